@@ -1,0 +1,5 @@
+"""`python -m starttls_check`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""Check domains: resolve, probe every address concurrently, judge. The library's entry point.
+
+Everything external is injected through `CheckSettings` (name servers, port, trust store,
+clock, timeouts, limits, EHLO name), which is what lets tests and the demo run on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .certs import TrustStore
+from .checks.mx import evaluate_dns
+from .dnsclient import DnsClient, Nameserver, to_ascii_domain
+from .evaluate import domain_verdict, evaluate_host
+from .mailhosts import resolve_mail_hosts
+from .model import DomainReport, HostReport
+from .smtp_session import SessionSettings, probe_smtp
+from .targets import ProbeTarget, is_hostname, probe_targets
+from .trust_store import load_trust_store
+
+DEFAULT_TIMEOUT = 15.0  # seconds per phase: postscreen's 6 s greeting delay passes easily
+DEADLINE_FACTOR = 4  # the whole session may take this many phase timeouts
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSettings:
+    """Everything a check depends on outside itself."""
+
+    nameservers: tuple[Nameserver, ...]
+    port: int = 25
+    timeout: float = DEFAULT_TIMEOUT
+    ehlo_name: str = "starttls-check.localdomain"
+    ca_files: tuple[Path, ...] = ()
+    use_system_trust: bool = True
+    trust_store: TrustStore | None = None  # overrides ca_files/use_system_trust when given
+    concurrency: int = 64  # sessions open at once, across all domains
+    per_address: int = 1  # sessions open at once to one address: be polite
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+
+async def check_domains_async(
+    domains: Sequence[str], settings: CheckSettings
+) -> tuple[DomainReport, ...]:
+    """Check several domains at once; reports come back in the order asked."""
+    store = settings.trust_store or load_trust_store(
+        settings.ca_files, use_system=settings.use_system_trust
+    )
+    run = _Run(settings, store)
+    return tuple(await asyncio.gather(*(run.check(d) for d in domains)))
+
+
+async def check_domain_async(domain: str, settings: CheckSettings) -> DomainReport:
+    """Check one domain (see `check_domains_async`)."""
+    (report,) = await check_domains_async([domain], settings)
+    return report
+
+
+def check_domain(domain: str, settings: CheckSettings) -> DomainReport:
+    """Check one domain from synchronous code (runs its own event loop)."""
+    return asyncio.run(check_domain_async(domain, settings))
+
+
+class _Run:
+    """One invocation: shared resolver, limits, trust store and clock."""
+
+    def __init__(self, settings: CheckSettings, store: TrustStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.dns = DnsClient(settings.nameservers, timeout=settings.timeout)
+        self.total = asyncio.Semaphore(settings.concurrency)
+        self.per_address: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.per_address)
+        )
+
+    async def check(self, domain: str) -> DomainReport:
+        started = time.perf_counter()
+        checked_at = self.settings.clock()
+        ascii_domain = to_ascii_domain(domain)
+        dns_facts = await resolve_mail_hosts(self.dns, ascii_domain)
+        targets = probe_targets(dns_facts, self.settings.port)
+        hosts = await asyncio.gather(*(self.probe(t, checked_at) for t in targets))
+        findings = evaluate_dns(dns_facts)
+        return DomainReport(
+            domain=domain,
+            ascii_domain=ascii_domain,
+            checked_at=checked_at,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            dns=dns_facts,
+            hosts=tuple(hosts),
+            findings=findings,
+            verdict=domain_verdict(dns_facts, findings, tuple(hosts)),
+        )
+
+    async def probe(self, target: ProbeTarget, checked_at: datetime) -> HostReport:
+        settings = SessionSettings(
+            ehlo_name=self.settings.ehlo_name,
+            timeout=self.settings.timeout,
+            deadline=self.settings.timeout * DEADLINE_FACTOR,
+            checked_at=checked_at,
+        )
+        # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
+        server_name = target.mx if is_hostname(target.mx) else None
+        async with self.total, self.per_address[target.address]:
+            outcome = await probe_smtp(target.address, target.port, server_name, settings)
+        return evaluate_host(target, outcome, self.store, checked_at)

@@ -1,0 +1,55 @@
+"""Findings about the served certificate chain, one per independent problem."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from ..hints import finding
+from ..model import CertificateInfo, CertProblem, Finding, TrustVerdict
+
+_NOTE = "opportunistic senders still encrypt; senders that authenticate (MTA-STS) refuse it"
+
+
+def evaluate_certificate(
+    subject: str, verdict: TrustVerdict, chain: tuple[CertificateInfo, ...]
+) -> tuple[Finding, ...]:
+    """One finding per problem, each saying what a person needs to act on it."""
+    leaf = chain[0] if chain else None
+    return tuple(
+        finding(
+            f"cert.{problem.value}" if problem is not CertProblem.NO_CERTIFICATE else "cert.none",
+            subject,
+            _message(problem, verdict, leaf),
+        )
+        for problem in verdict.problems
+    )
+
+
+def _message(problem: CertProblem, verdict: TrustVerdict, leaf: CertificateInfo | None) -> str:
+    name = verdict.checked_name
+    if leaf is None or problem is CertProblem.NO_CERTIFICATE:
+        return verdict.detail
+    match problem:
+        case CertProblem.EXPIRED:
+            text = f"certificate expired on {leaf.not_after:%Y-%m-%d} ({-leaf.days_left} days ago)"
+        case CertProblem.NOT_YET_VALID:
+            text = f"certificate is not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC"
+        case CertProblem.NAME_MISMATCH:
+            names = ", ".join(leaf.san_dns[:6]) or leaf.subject
+            text = f"certificate is for {names}, not {name}"
+        case CertProblem.WEAK_KEY:
+            text = f"weak key in the chain (leaf: {leaf.key_type} {leaf.key_bits} bits)"
+        case CertProblem.SHA1_SIGNATURE:
+            text = "the chain is signed with SHA-1 or MD5"
+        case (
+            CertProblem.SELF_SIGNED
+            | CertProblem.UNTRUSTED
+            | CertProblem.INCOMPLETE_CHAIN
+            | CertProblem.BAD_SIGNATURE
+        ):
+            text = verdict.detail
+        case CertProblem.NO_CERTIFICATE:
+            return verdict.detail
+        case _:
+            assert_never(problem)
+    return f"{text}: {_NOTE}"

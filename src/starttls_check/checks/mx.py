@@ -1,0 +1,63 @@
+"""Findings about the domain's DNS: does it exist, where does its mail go."""
+
+from __future__ import annotations
+
+from ..hints import finding
+from ..model import DnsFacts, DnsStatus, Finding, MxHost, Severity
+
+_DNS_CODES = {
+    DnsStatus.NXDOMAIN: "dns.nxdomain",
+    DnsStatus.SERVFAIL: "dns.servfail",
+    DnsStatus.TIMEOUT: "dns.timeout",
+    DnsStatus.UNREACHABLE: "dns.unreachable",
+    DnsStatus.MALFORMED: "dns.malformed",
+}
+
+
+def evaluate_dns(facts: DnsFacts) -> tuple[Finding, ...]:
+    """Findings about the MX lookup and each MX host's addresses."""
+    domain = facts.domain
+    if code := _DNS_CODES.get(facts.mx_status):
+        return (finding(code, domain, f"MX lookup for {domain} failed: {facts.mx_detail}"),)
+    if facts.null_mx:
+        message = f"{domain} publishes a null MX (RFC 7505): it accepts no mail, nothing to check"
+        return (finding("mx.null", domain, message),)
+    findings: list[Finding] = []
+    if facts.ignored_records:
+        findings.append(_ignored(domain, facts.ignored_records))
+    usable = [h for h in facts.hosts if h.addresses]
+    for host in facts.hosts:
+        findings += _host_findings(domain, host, any_usable=bool(usable))
+    return tuple(findings)
+
+
+def _ignored(domain: str, records: tuple[str, ...]) -> Finding:
+    listed = ", ".join(records[:5])
+    if any(r.endswith(" .") for r in records):
+        return finding("mx.null-mixed", domain, f"null MX mixed with other MX records: {listed}")
+    return finding("mx.bad-record", domain, f"MX records not used: {listed}")
+
+
+def _host_findings(domain: str, host: MxHost, *, any_usable: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    if host.implicit and host.addresses:
+        message = f"{domain} has no MX record; mail goes to its own address (implicit MX)"
+        findings.append(finding("mx.implicit", domain, message))
+    elif host.implicit:
+        message = f"{domain} has no MX record and no A/AAAA record: no mail can be delivered"
+        findings.append(finding("mx.none", domain, message))
+    if host.cname_chain:
+        target = host.cname_chain[-1]
+        message = f"MX {host.name} is an alias (CNAME) for {target}"
+        findings.append(finding("mx.cname", host.name, message))
+    if not host.addresses and not host.implicit:
+        # A backup MX that does not resolve is skipped by senders; with no usable MX at all
+        # nothing can be delivered.
+        severity = Severity.WARN if any_usable else Severity.FAIL
+        statuses = f"A: {host.ipv4_status}, AAAA: {host.ipv6_status}"
+        message = f"MX {host.name} has no address ({statuses})"
+        findings.append(finding("mx.unresolvable", host.name, message, severity=severity))
+    if host.truncated:
+        message = f"MX {host.name} has more addresses than are probed; the first were checked"
+        findings.append(finding("mx.too-many-addresses", host.name, message))
+    return findings

@@ -1,0 +1,78 @@
+"""Findings about one SMTP session: did the upgrade to TLS happen, and to what."""
+
+from __future__ import annotations
+
+from ..hints import finding
+from ..model import ErrorKind, Finding, Phase, ProbeError, SessionFacts
+
+DEPRECATED_TLS = {"SSLv3", "TLSv1", "TLSv1.1"}
+_CONNECT_CODES = {
+    ErrorKind.REFUSED: "connect.refused",
+    ErrorKind.TIMEOUT: "connect.timeout",
+    ErrorKind.UNREACHABLE: "connect.unreachable",
+}
+_PHASE_CODES = {
+    Phase.GREETING: "smtp.no-greeting",
+    Phase.EHLO: "smtp.ehlo-failed",
+    Phase.STARTTLS: "starttls.failed",
+    Phase.HANDSHAKE: "tls.handshake-failed",
+    Phase.EHLO_TLS: "tls.ehlo-failed",
+}
+
+
+def evaluate_session(subject: str, facts: SessionFacts) -> tuple[Finding, ...]:
+    """Findings in the order a person reads the session; the error, if any, last."""
+    findings = _dialogue(subject, facts)
+    if facts.injected_plaintext is not None:
+        evidence = facts.injected_plaintext
+        message = f"{len(evidence)} bytes of plaintext arrived after the 220 to STARTTLS"
+        findings.append(finding("starttls.injection", subject, message, evidence=evidence))
+    if facts.tls is not None and facts.tls.version in DEPRECATED_TLS:
+        message = f"TLS upgrade succeeded with {facts.tls.version} (deprecated)"
+        findings.append(finding("tls.version-deprecated", subject, message))
+    if facts.error is not None:
+        findings.append(_error(subject, facts.error))
+    return tuple(findings)
+
+
+def _dialogue(subject: str, facts: SessionFacts) -> list[Finding]:
+    findings: list[Finding] = []
+    greeting = facts.greeting
+    if greeting is not None and greeting.code != 220:
+        message = f"greeting refused the session: {greeting.code} {greeting.text}"
+        return [finding("smtp.greeting-rejected", subject, message)]
+    if facts.ehlo_command == "HELO":
+        ehlo = facts.ehlo_reply
+        text = f"{ehlo.code} {ehlo.text}" if ehlo else "no reply"
+        findings.append(finding("smtp.ehlo-rejected", subject, f"EHLO rejected ({text})"))
+        helo = facts.helo_reply
+        if helo is not None and helo.code != 250:
+            message = f"HELO rejected too: {helo.code} {helo.text}"
+            return [*findings, finding("smtp.ehlo-failed", subject, message)]
+    elif facts.ehlo_reply is not None and facts.ehlo_reply.code != 250:
+        message = f"EHLO refused: {facts.ehlo_reply.code} {facts.ehlo_reply.text}"
+        return [*findings, finding("smtp.ehlo-failed", subject, message)]
+    if facts.starttls_offered is False:
+        message = "STARTTLS is not offered: mail to this address travels in clear text"
+        findings.append(finding("starttls.not-offered", subject, message))
+    starttls = facts.starttls_reply
+    if starttls is not None and starttls.code != 220:
+        message = f"STARTTLS refused: {starttls.code} {starttls.text}"
+        findings.append(finding("starttls.refused", subject, message))
+    tls_reply = facts.ehlo_tls_reply
+    if tls_reply is not None and tls_reply.code != 250:
+        message = f"EHLO inside TLS refused: {tls_reply.code} {tls_reply.text}"
+        findings.append(finding("tls.ehlo-failed", subject, message))
+    return findings
+
+
+def _error(subject: str, error: ProbeError) -> Finding:
+    if error.phase is Phase.CONNECT:
+        code = _CONNECT_CODES.get(error.kind, "connect.error")
+    elif error.kind is ErrorKind.PROTOCOL:
+        code = "smtp.protocol-error"
+    elif error.kind in (ErrorKind.CLOSED, ErrorKind.RESET) and error.phase is Phase.EHLO:
+        code = "smtp.closed"
+    else:
+        code = _PHASE_CODES.get(error.phase, "smtp.closed")
+    return finding(code, subject, f"{error.phase}: {error.kind}: {error.detail}")

@@ -1,0 +1,127 @@
+"""`starttls-check --demo`: real servers on loopback, the real checker, the real report.
+
+A DNS server and several SMTP servers with STARTTLS start in-process, each SMTP server on
+its own loopback address (127.0.0.2, 127.0.0.3, ...) and one shared port, so the checker
+sees a world of MX hosts exactly as it would on the internet, certificates from a
+throw-away demo CA included. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from .certs import TrustStore
+from .check import CheckSettings, check_domains_async
+from .dnsclient import Nameserver
+from .loopback.dns_server import LoopbackDnsServer
+from .loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from .loopback.smtp_server import LoopbackSmtpServer, server_tls_context, standard_session
+from .model import DomainReport
+
+DEMO_DOMAINS = ("good.test", "mixed.test", "plain.test", "expired.test", "wrongname.test")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoHost:
+    """One demo MX: its name, loopback address, and how its server behaves."""
+
+    name: str
+    address: str
+    starttls: bool = True
+    certificate_names: tuple[str, ...] | None = None  # None: the MX name
+    expired: bool = False
+
+
+DEMO_HOSTS = (
+    DemoHost(name="mx.good.test", address="127.0.0.2"),
+    DemoHost(name="mx1.mixed.test", address="127.0.0.3"),
+    DemoHost(name="mx2.mixed.test", address="127.0.0.4", starttls=False),
+    DemoHost(name="mx.plain.test", address="127.0.0.5", starttls=False),
+    DemoHost(name="mx.expired.test", address="127.0.0.6", expired=True),
+    DemoHost(name="mx.wrongname.test", address="127.0.0.7", certificate_names=("mail.other.test",)),
+)
+
+DEMO_ZONE = """
+$TTL 300
+test. IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300
+test. IN NS ns.test.
+good.test. IN MX 10 mx.good.test.
+mixed.test. IN MX 10 mx1.mixed.test.
+mixed.test. IN MX 20 mx2.mixed.test.
+plain.test. IN MX 10 mx.plain.test.
+expired.test. IN MX 10 mx.expired.test.
+wrongname.test. IN MX 10 mx.wrongname.test.
+""" + "".join(f"{h.name}. IN A {h.address}\n" for h in DEMO_HOSTS)
+
+
+def run_demo(*, timeout: float, ehlo_name: str) -> tuple[DomainReport, ...]:
+    """Start the demo world, check its domains, stop it; return the reports."""
+    return asyncio.run(_demo(phase_timeout=timeout, ehlo_name=ehlo_name))
+
+
+async def _demo(*, phase_timeout: float, ehlo_name: str) -> tuple[DomainReport, ...]:
+    ca = make_ca("starttls-check demo CA")
+    async with LoopbackDnsServer({"test.": DEMO_ZONE}) as dns_server, _smtp_servers(ca) as port:
+        settings = CheckSettings(
+            nameservers=(Nameserver(host=dns_server.host, port=dns_server.port),),
+            port=port,
+            timeout=phase_timeout,
+            ehlo_name=ehlo_name,
+            trust_store=TrustStore([ca.cert]),
+        )
+        reports = await check_domains_async(DEMO_DOMAINS, settings)
+    dns_server.raise_errors()
+    return reports
+
+
+def _tls_context(host: DemoHost, ca: Issued) -> ssl.SSLContext:
+    now = datetime.now(UTC)
+    names = host.certificate_names or (host.name,)
+    if host.expired:
+        before, after = now - timedelta(days=120), now - timedelta(days=30)
+        leaf = make_leaf(names, ca, not_before=before, not_after=after)
+    else:
+        leaf = make_leaf(names, ca)
+    return server_tls_context(chain_pem(leaf, ca), leaf.key_pem)
+
+
+@contextlib.asynccontextmanager
+async def _smtp_servers(ca: Issued, attempts: int = 5) -> AsyncIterator[int]:
+    """Every demo host's server on its own address, all on one free port."""
+    for attempt in range(attempts):
+        servers: list[LoopbackSmtpServer] = []
+        try:
+            port = 0
+            for host in DEMO_HOSTS:
+                script = partial(
+                    standard_session,
+                    hostname=host.name,
+                    tls_context=_tls_context(host, ca),
+                    offer_starttls=host.starttls,
+                )
+                server = LoopbackSmtpServer(script, host=host.address, port=port)
+                await server.start()
+                servers.append(server)
+                port = server.port
+        except OSError:
+            await _stop_all(servers)
+            if attempt == attempts - 1:
+                raise
+            continue
+        try:
+            yield port
+        finally:
+            await _stop_all(servers)
+            for server in servers:
+                server.raise_errors()
+        return
+
+
+async def _stop_all(servers: Sequence[LoopbackSmtpServer]) -> None:
+    await asyncio.gather(*(s.stop() for s in servers))

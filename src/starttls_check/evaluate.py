@@ -1,0 +1,95 @@
+"""Facts to findings to verdicts, for one address and for a whole domain. Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .certs import TrustStore
+from .chain_judgement import judge_chain
+from .checks.certificate import evaluate_certificate
+from .checks.session import evaluate_session
+from .model import (
+    SEVERITY_RANK,
+    DnsFacts,
+    DnsStatus,
+    ErrorKind,
+    Finding,
+    HostReport,
+    Phase,
+    SessionFacts,
+    Severity,
+    Verdict,
+)
+from .smtp_session import SessionOutcome
+from .targets import ProbeTarget
+
+_VERDICT_OF_SEVERITY = {
+    Severity.INFO: Verdict.PASS,
+    Severity.WARN: Verdict.WARN,
+    Severity.FAIL: Verdict.FAIL,
+}
+_VERDICT_RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}
+
+
+def subject_of(target: ProbeTarget) -> str:
+    """How findings name an address: `mx.example.com [192.0.2.1]:25`."""
+    return f"{target.mx} [{target.address}]:{target.port}"
+
+
+def evaluate_host(
+    target: ProbeTarget, outcome: SessionOutcome, store: TrustStore, now: datetime
+) -> HostReport:
+    """Judge one session: its dialogue, its TLS, its certificate."""
+    subject = subject_of(target)
+    facts = outcome.facts
+    findings = evaluate_session(subject, facts)
+    trust = None
+    if facts.tls is not None:
+        trust = judge_chain(outcome.chain_der, target.mx, store, now)
+        findings += evaluate_certificate(subject, trust, facts.tls.chain)
+    return HostReport(
+        mx=target.mx,
+        preference=target.preference,
+        address=target.address,
+        port=target.port,
+        facts=facts,
+        trust=trust,
+        findings=findings,
+        verdict=host_verdict(facts, findings),
+    )
+
+
+def host_verdict(facts: SessionFacts, findings: tuple[Finding, ...]) -> Verdict:
+    """Untested or inconclusive when the network, not the server, decided; else the worst."""
+    error = facts.error
+    if error is not None and error.phase is Phase.CONNECT:
+        if error.kind is ErrorKind.UNREACHABLE:
+            return Verdict.UNTESTED
+        if error.kind is ErrorKind.TIMEOUT:
+            return Verdict.INCONCLUSIVE
+    return worst_severity_verdict(findings)
+
+
+def worst_severity_verdict(findings: tuple[Finding, ...]) -> Verdict:
+    if not findings:
+        return Verdict.PASS
+    worst = max((f.severity for f in findings), key=SEVERITY_RANK.__getitem__)
+    return _VERDICT_OF_SEVERITY[worst]
+
+
+def domain_verdict(
+    dns_facts: DnsFacts, findings: tuple[Finding, ...], hosts: tuple[HostReport, ...]
+) -> Verdict:
+    """The domain takes its worst address; unreachable DNS or all timeouts: inconclusive."""
+    if dns_facts.mx_status in (DnsStatus.TIMEOUT, DnsStatus.UNREACHABLE):
+        return Verdict.INCONCLUSIVE
+    verdicts = [worst_severity_verdict(findings)] + [h.verdict for h in hosts]
+    if Verdict.FAIL in verdicts:
+        return Verdict.FAIL
+    tested = [h.verdict for h in hosts if h.verdict is not Verdict.UNTESTED]
+    if hosts and (not tested or all(v is Verdict.INCONCLUSIVE for v in tested)):
+        return Verdict.INCONCLUSIVE
+    # An address that timed out while others answered is worth a warning, not a pass.
+    ranked = [Verdict.WARN if v is Verdict.INCONCLUSIVE else v for v in verdicts]
+    ranked = [v for v in ranked if v in _VERDICT_RANK]
+    return max(ranked, key=_VERDICT_RANK.__getitem__)

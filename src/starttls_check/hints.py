@@ -1,0 +1,199 @@
+"""Every finding code: its default severity and a concrete fix, naming the setting to change.
+
+One table, so the CLI, JSON and documentation all say the same thing. Codes are a
+contract (see CHANGELOG.md, Schema): add freely, never rename.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Finding, Severity
+
+_I, _W, _F = Severity.INFO, Severity.WARN, Severity.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """What a finding code means by default."""
+
+    severity: Severity
+    hint: str
+
+
+CATALOGUE: dict[str, Rule] = {
+    # DNS and MX (domain level)
+    "dns.nxdomain": Rule(
+        _F,
+        "The domain does not exist in DNS: check the spelling, or register it and publish MX records.",
+    ),
+    "dns.servfail": Rule(
+        _F,
+        "The name servers failed to answer (SERVFAIL/REFUSED): check the zone is loaded and DNSSEC signatures are valid (e.g. `dig +dnssec MX domain`).",
+    ),
+    "dns.timeout": Rule(
+        _F,
+        "No name server answered in time: check the --nameserver address and that DNS (UDP and TCP port 53) is reachable from here.",
+    ),
+    "dns.unreachable": Rule(
+        _F, "The name server could not be reached: check the --nameserver address and port."
+    ),
+    "dns.malformed": Rule(
+        _F, "The name server's answer could not be used: check the zone's records with `dig`."
+    ),
+    "mx.null": Rule(
+        _I,
+        "The domain publishes a null MX (RFC 7505) and accepts no mail; remove it and publish MX records if it should receive mail.",
+    ),
+    "mx.implicit": Rule(
+        _I,
+        "No MX record: senders fall back to the domain's own address (RFC 5321 §5.1). Publish an explicit MX record, e.g. `@ IN MX 10 mail.example.com.`",
+    ),
+    "mx.none": Rule(
+        _F,
+        "No MX record and no address for the domain: publish an MX record pointing at a host with A/AAAA records.",
+    ),
+    "mx.null-mixed": Rule(
+        _W,
+        "A null MX (`MX 0 .`) must be the only MX record (RFC 7505 §3): remove it, or remove the other MX records.",
+    ),
+    "mx.bad-record": Rule(_W, "Some MX records could not be used: fix or remove them."),
+    "mx.cname": Rule(
+        _W,
+        "An MX target must be a host name with A/AAAA records, not an alias (RFC 2181 §10.3, RFC 5321 §5.1): point the MX record at the canonical name. DANE and MTA-STS checks then use the names senders expect.",
+    ),
+    "mx.unresolvable": Rule(
+        _F, "The MX host has no A or AAAA record: publish its address or remove the MX record."
+    ),
+    "mx.too-many-addresses": Rule(_I, "Only the first addresses of this MX were probed."),
+    # Connection and SMTP dialogue (per address)
+    "connect.refused": Rule(
+        _F,
+        "Nothing listens on the SMTP port: start the MTA or open the port (Postfix: `inet_interfaces = all` and the smtp service in master.cf; Exim: `daemon_smtp_ports`, `local_interfaces`) and check the firewall.",
+    ),
+    "connect.timeout": Rule(
+        _F,
+        "The connection timed out: the server or a firewall drops the traffic. Outbound port 25 is blocked on many cloud and residential networks: run the check from a host that can send mail.",
+    ),
+    "connect.unreachable": Rule(
+        _I,
+        "This host has no route to the address (often: no IPv6 here); it was not tested. Run the check from a host with IPv6 to cover it.",
+    ),
+    "connect.error": Rule(
+        _F, "The connection failed: check the address is right and the server is up."
+    ),
+    "smtp.no-greeting": Rule(
+        _F,
+        "The server accepted the connection but sent no 220 greeting: check the MTA is healthy (Postfix: `postscreen_greet_wait` above the sender's patience, `smtpd` processes available; Exim: `smtp_accept_max`).",
+    ),
+    "smtp.greeting-rejected": Rule(
+        _F,
+        "The server refused the session in its greeting (4xx/5xx): check connection limits and access rules (Postfix: `smtpd_client_restrictions`, `postscreen_access_list`; Exim: `acl_smtp_connect`).",
+    ),
+    "smtp.ehlo-rejected": Rule(
+        _W,
+        "The server rejected EHLO and only HELO worked, so no extensions (STARTTLS included) can be negotiated: enable ESMTP (Postfix: remove `smtpd_discard_ehlo_keywords`/`smtpd_discard_ehlo_keyword_address_maps` entries; Exim: check `acl_smtp_helo`).",
+    ),
+    "smtp.ehlo-failed": Rule(
+        _F,
+        "The server did not complete EHLO/HELO: check `smtpd_helo_restrictions` (Postfix) or `acl_smtp_helo` (Exim) and the server's logs.",
+    ),
+    "smtp.protocol-error": Rule(
+        _F,
+        "The server sent bytes that are not valid SMTP (or a line or reply too long): check for a proxy or non-SMTP service on this port.",
+    ),
+    "smtp.closed": Rule(
+        _F,
+        "The server closed the connection mid-session: check its logs for the reason (limits, errors, crashes).",
+    ),
+    # STARTTLS and TLS
+    "starttls.not-offered": Rule(
+        _F,
+        "STARTTLS is not advertised, so mail arrives in clear text: configure a certificate and enable it (Postfix: `smtpd_tls_security_level = may` with `smtpd_tls_chain_files`; Exim: `tls_advertise_hosts = *` with `tls_certificate`/`tls_privatekey`).",
+    ),
+    "starttls.refused": Rule(
+        _F,
+        "STARTTLS is advertised but refused: the server's TLS setup is broken, often an unreadable key or certificate (Postfix: `smtpd_tls_chain_files`; Exim: `tls_certificate`, `tls_privatekey`); check the server's logs.",
+    ),
+    "starttls.failed": Rule(
+        _F,
+        "The session broke down after STARTTLS was sent: check the server's TLS configuration and logs.",
+    ),
+    "starttls.injection": Rule(
+        _F,
+        "The server (or a device on the path) sent data after its 220 reply to STARTTLS, before TLS began. Such data can be injected by an attacker (CVE-2011-0411 class): upgrade the MTA, and check for SMTP inspection on a firewall.",
+    ),
+    "tls.handshake-failed": Rule(
+        _F,
+        "The TLS handshake failed, so senders fall back to clear text or give up: check the certificate and key load, and that protocols and ciphers are not over-restricted (Postfix: `smtpd_tls_protocols`, `smtpd_tls_ciphers`; Exim: `tls_require_ciphers`, `openssl_options`).",
+    ),
+    "tls.ehlo-failed": Rule(
+        _F,
+        "TLS was established but EHLO inside TLS failed: check the server's logs; mail cannot be delivered over this session.",
+    ),
+    "tls.version-deprecated": Rule(
+        _W,
+        "Only TLS 1.0/1.1 was negotiated; both are deprecated (RFC 8996): enable TLS 1.2 and 1.3 (Postfix: `smtpd_tls_protocols = >=TLSv1.2` with a current OpenSSL; Exim: `openssl_options`/`tls_require_ciphers`).",
+    ),
+    # Certificates (per address)
+    "cert.none": Rule(
+        _W,
+        "The server presented no usable certificate (anonymous cipher or unparseable data): configure a certificate (Postfix: `smtpd_tls_chain_files`; Exim: `tls_certificate`).",
+    ),
+    "cert.self-signed": Rule(
+        _W,
+        "The certificate is self-signed: opportunistic senders still encrypt, but MTA-STS and PKIX-validating senders refuse it. Use a certificate from a public CA (e.g. ACME/Let's Encrypt) or publish DANE-EE TLSA records (3 1 1).",
+    ),
+    "cert.untrusted": Rule(
+        _W,
+        "The chain does not lead to a trusted root: senders that authenticate (MTA-STS) refuse it. Serve a certificate from a public CA with its intermediates (Postfix: `smtpd_tls_chain_files` with key, leaf, intermediates; Exim: `tls_certificate` holding the full chain).",
+    ),
+    "cert.incomplete-chain": Rule(
+        _W,
+        "The server does not send the intermediate certificate(s): append them to the certificate file (Postfix: `smtpd_tls_chain_files` = key, leaf, intermediates; Exim: `tls_certificate` = leaf then intermediates). Use the CA's fullchain file.",
+    ),
+    "cert.bad-signature": Rule(
+        _W,
+        "A certificate's signature does not verify against its issuer: the served chain is corrupt or mismatched; reinstall the CA's chain file.",
+    ),
+    "cert.expired": Rule(
+        _W,
+        "The certificate has expired: renew it and reload the MTA (`postfix reload`; Exim: restart), and automate renewal (ACME).",
+    ),
+    "cert.not-yet-valid": Rule(
+        _W,
+        "The certificate is not valid yet: check the server's clock and the certificate's start date.",
+    ),
+    "cert.name-mismatch": Rule(
+        _W,
+        "The certificate does not name this MX host: add the MX name to the certificate's subjectAltName, or point the MX record at a name the certificate covers (wildcards cover exactly one label).",
+    ),
+    "cert.weak-key": Rule(
+        _W,
+        "The key is too small (RSA < 2048 bits or EC < 224 bits): issue a new certificate with RSA 2048+ or ECDSA P-256.",
+    ),
+    "cert.sha1-signature": Rule(
+        _W,
+        "The certificate is signed with SHA-1 (or MD5), which senders reject: reissue it with SHA-256.",
+    ),
+}
+
+
+def finding(
+    code: str,
+    subject: str,
+    message: str,
+    *,
+    evidence: str | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    """A finding for `code`, with the catalogue's severity (unless overridden) and hint."""
+    rule = CATALOGUE[code]
+    return Finding(
+        code=code,
+        severity=severity or rule.severity,
+        subject=subject,
+        message=message,
+        hint=rule.hint,
+        evidence=evidence,
+    )

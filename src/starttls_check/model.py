@@ -1,0 +1,262 @@
+"""The report's data model: facts gathered by probes, findings judged from them.
+
+Every class is a frozen dataclass of plain values so that one generic serialiser can turn
+a report into JSON (render/json_report.py) and tests can compare reports by value. This
+module imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How much a finding matters; ordered by `SEVERITY_RANK`."""
+
+    INFO = "info"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.FAIL: 2}
+
+
+class Verdict(StrEnum):
+    """The judgement on one address or one domain."""
+
+    # every MX upgrades to TLS >= 1.2 with a certificate valid for its name
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    WARN = "warn"  # TLS works but is weak or unauthenticated
+    FAIL = "fail"  # mail cannot be received over TLS
+    INCONCLUSIVE = "inconclusive"  # could not be tested from here (timeouts, DNS unreachable)
+    UNTESTED = "untested"  # deliberately not probed (e.g. no IPv6 route on this host)
+
+
+class DnsStatus(StrEnum):
+    """The outcome of one DNS question, kept distinct because each means something else."""
+
+    OK = "ok"
+    NXDOMAIN = "nxdomain"  # the name does not exist
+    NO_DATA = "no-data"  # the name exists but has no record of that type
+    SERVFAIL = "servfail"  # the name servers failed or refused to answer
+    TIMEOUT = "timeout"  # no name server answered in time
+    UNREACHABLE = "unreachable"  # no name server could be reached at all
+    MALFORMED = "malformed"  # an answer arrived but could not be used
+
+
+class Phase(StrEnum):
+    """Where in the SMTP session something happened."""
+
+    CONNECT = "connect"
+    GREETING = "greeting"
+    EHLO = "ehlo"
+    STARTTLS = "starttls"
+    HANDSHAKE = "handshake"
+    EHLO_TLS = "ehlo-tls"
+    QUIT = "quit"
+
+
+class ErrorKind(StrEnum):
+    """What went wrong, independent of the phase."""
+
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"  # no route to the address from this host
+    RESET = "reset"
+    CLOSED = "closed"  # the server closed the connection
+    PROTOCOL = "protocol"  # the server's bytes are not valid SMTP
+    TLS = "tls"  # the TLS handshake failed
+    OTHER = "other"
+
+
+class Direction(StrEnum):
+    """One line of the transcript: sent by us, received from the server, or an event."""
+
+    SENT = "sent"
+    RECEIVED = "received"
+    EVENT = "event"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply:
+    """One SMTP reply: its code and the text of each line (without the code)."""
+
+    code: int
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """All lines joined, as a person would quote the reply."""
+        return " / ".join(line for line in self.lines if line)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exchange:
+    """One transcript entry, `at_ms` milliseconds after the session started."""
+
+    at_ms: float
+    direction: Direction
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeError:
+    """An expected failure of a probe (the server's doing, or the network's)."""
+
+    phase: Phase
+    kind: ErrorKind
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateInfo:
+    """What a certificate in the served chain says about itself."""
+
+    subject: str
+    issuer: str
+    san_dns: tuple[str, ...]
+    san_ip: tuple[str, ...]
+    not_before: datetime
+    not_after: datetime
+    days_left: int
+    key_type: str
+    key_bits: int
+    signature_algorithm: str
+    signature_hash: str | None
+    sha256_fingerprint: str
+    spki_sha256: str
+    is_ca: bool
+    self_issued: bool
+
+
+class CertProblem(StrEnum):
+    """One independent reason a certificate chain would not authenticate the MX."""
+
+    NO_CERTIFICATE = "no-certificate"
+    SELF_SIGNED = "self-signed"
+    UNTRUSTED = "untrusted"
+    INCOMPLETE_CHAIN = "incomplete-chain"
+    BAD_SIGNATURE = "bad-signature"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
+    NAME_MISMATCH = "name-mismatch"
+    WEAK_KEY = "weak-key"
+    SHA1_SIGNATURE = "sha1-signature"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustVerdict:
+    """The offline judgement of a served chain against the trust store and the MX name."""
+
+    problems: tuple[CertProblem, ...]
+    trusted_path: tuple[str, ...]  # subjects from the leaf up to the trust anchor, if found
+    checked_name: str
+    detail: str
+
+    @property
+    def valid(self) -> bool:
+        """True when a sender that authenticates (MTA-STS, PKIX) would accept the chain."""
+        return not self.problems
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsResult:
+    """What the TLS handshake negotiated, and the chain exactly as served."""
+
+    version: str
+    cipher: str
+    cipher_bits: int | None
+    chain: tuple[CertificateInfo, ...]
+    handshake_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionFacts:
+    """Everything one SMTP session to one address observed, judged nothing."""
+
+    greeting: Reply | None = None
+    ehlo_command: str | None = None  # "EHLO", or "HELO" after EHLO was rejected
+    ehlo_reply: Reply | None = None
+    helo_reply: Reply | None = None
+    capabilities: tuple[str, ...] = ()
+    starttls_offered: bool | None = None
+    starttls_reply: Reply | None = None
+    injected_plaintext: str | None = None  # bytes that followed "220" to STARTTLS, escaped
+    tls: TlsResult | None = None
+    capabilities_after_tls: tuple[str, ...] | None = None
+    ehlo_tls_reply: Reply | None = None
+    error: ProbeError | None = None
+    transcript: tuple[Exchange, ...] = ()
+    elapsed_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """A judgement with a stable code, for people (message, hint) and machines (code)."""
+
+    code: str
+    severity: Severity
+    subject: str
+    message: str
+    hint: str
+    evidence: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MxHost:
+    """One MX target as DNS described it, with the addresses it resolved to."""
+
+    name: str
+    preference: int
+    implicit: bool  # no MX record: the domain itself stands in (RFC 5321 §5.1)
+    cname_chain: tuple[str, ...]  # names the address lookup followed, if the MX is an alias
+    addresses: tuple[str, ...]
+    ipv4_status: DnsStatus
+    ipv6_status: DnsStatus
+    truncated: bool = False  # more addresses than we probe
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsFacts:
+    """The answer to 'where does mail for this domain go?'."""
+
+    domain: str  # as A-labels, without the final dot
+    mx_status: DnsStatus
+    mx_detail: str
+    null_mx: bool
+    hosts: tuple[MxHost, ...]
+    ignored_records: tuple[str, ...] = ()  # MX records we could not use, as text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostReport:
+    """One MX name x address x port: the session's facts and what they mean."""
+
+    mx: str
+    preference: int
+    address: str
+    port: int
+    facts: SessionFacts
+    trust: TrustVerdict | None
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainReport:
+    """Everything checked for one domain, and the verdict it takes (its worst)."""
+
+    domain: str  # as the user wrote it
+    ascii_domain: str
+    checked_at: datetime
+    elapsed_ms: float
+    dns: DnsFacts | None
+    hosts: tuple[HostReport, ...]
+    findings: tuple[Finding, ...]  # domain-level findings (DNS, MX)
+    verdict: Verdict
+
+    def all_findings(self) -> tuple[Finding, ...]:
+        """Domain findings first, then each host's, in report order."""
+        return self.findings + tuple(f for h in self.hosts for f in h.findings)

@@ -1,0 +1,74 @@
+"""Command-line values: parse and validate, with one clear sentence when something is wrong.
+
+Pure functions raising `ValueError`; cli.py turns that into one line and exit code 2.
+Imports stay light so that `--help` costs no more than click itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """`IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address → (address, port)."""
+    host, port = text, 53
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"bad name server {text!r}: expected [IPv6]:PORT")
+        if rest:
+            port = parse_port(rest[1:])
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = parse_port(port_text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(
+            f"bad name server {text!r}: give an IP address, e.g. 127.0.0.1:5353"
+        ) from None
+    return host, port
+
+
+def parse_port(text: str) -> int:
+    """A TCP/UDP port number, 1 to 65535."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"bad port {text!r}: expected a number from 1 to 65535")
+    return int(text)
+
+
+def parse_domain(text: str) -> str:
+    """A mail domain as the user typed it (IDN allowed); returns it in A-label form."""
+    import dns.exception
+    import dns.name
+
+    stripped = text.strip().rstrip(".")
+    if not stripped or any(c.isspace() for c in stripped) or "/" in stripped or "@" in stripped:
+        raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
+    try:
+        ascii_name = dns.name.from_text(stripped).to_text(omit_final_dot=True).lower()
+    except (dns.exception.DNSException, UnicodeError) as exc:
+        raise ValueError(f"bad domain {text!r}: {exc}") from None
+    labels = ascii_name.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
+    return ascii_name
+
+
+def parse_hostname(text: str) -> str:
+    """A host name for EHLO: letters, digits, hyphens, dots; at most 253 characters."""
+    name = text.strip().rstrip(".").lower()
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(_LABEL.match(x) and len(x) <= 63 for x in labels):
+        raise ValueError(f"bad host name {text!r}: expected a name such as mail.example.com")
+    return name
+
+
+def parse_timeout(value: float) -> float:
+    """Seconds per network phase: positive, and at most five minutes."""
+    if not 0 < value <= 300:
+        raise ValueError(f"bad timeout {value:g}: expected seconds, more than 0 and at most 300")
+    return value

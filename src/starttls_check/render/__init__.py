@@ -1,0 +1,1 @@
+"""Renderers: reports in, text out. They never resolve, connect or judge."""

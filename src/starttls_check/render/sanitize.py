@@ -1,0 +1,28 @@
+"""Make server-derived text safe for a terminal.
+
+Banners, EHLO lines, reply text, certificate names and error messages come from the
+remote side. rich strips only a few control characters and lets ESC sequences through,
+so every such string passes here before it is shown: control characters, C1 codes and
+bidirectional overrides become visible escapes, and length is capped. (Markup injection
+is prevented separately: table cells are `rich.text.Text`, never markup strings.)
+"""
+
+from __future__ import annotations
+
+MAX_FIELD = 300
+_BIDI = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    if code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
+        return f"\\x{code:02x}"
+    if code in _BIDI:
+        return f"\\u{code:04x}"
+    return char
+
+
+def terminal_safe(text: str, limit: int = MAX_FIELD) -> str:
+    """`text` with every control character shown as an escape, at most `limit` characters."""
+    safe = "".join(_visible(c) for c in text)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"

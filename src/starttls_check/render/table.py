@@ -1,0 +1,138 @@
+"""The terminal report: one block per domain, findings grouped with their hints, a verdict.
+
+Every server-derived string goes through `terminal_safe` and into `rich.text.Text`, never
+into a markup string, so a banner cannot clear the screen or inject `[bold]` markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from io import StringIO
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..model import DomainReport, Finding, HostReport, Severity, Verdict
+from .sanitize import terminal_safe
+
+_VERDICT_STYLE = {
+    Verdict.PASS: "bold green",
+    Verdict.WARN: "bold yellow",
+    Verdict.FAIL: "bold red",
+    Verdict.INCONCLUSIVE: "bold magenta",
+    Verdict.UNTESTED: "dim",
+}
+_SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARN: "yellow", Severity.FAIL: "red"}
+_SEVERITY_MARK = {Severity.INFO: "i", Severity.WARN: "!", Severity.FAIL: "✗"}
+_SUMMARY = {
+    Verdict.PASS: "mail to this domain travels encrypted, to certificates valid for each MX",
+    Verdict.WARN: "mail travels encrypted, but TLS is weak or not authenticated somewhere",
+    Verdict.FAIL: "mail to this domain can travel unencrypted or not at all",
+    Verdict.INCONCLUSIVE: "could not be tested from here",
+    Verdict.UNTESTED: "not tested",
+}
+
+
+def safe(text: str, style: str = "") -> Text:
+    """Server-derived text as a rich Text: escaped, capped, never parsed as markup."""
+    return Text(terminal_safe(text), style=style)
+
+
+def render_table(reports: Sequence[DomainReport], *, color: bool, width: int = 100) -> str:
+    """All domains, one after another."""
+    out = StringIO()
+    console = Console(
+        file=out,
+        width=width,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        highlight=False,
+        emoji=False,
+    )
+    for index, report in enumerate(reports):
+        if index:
+            console.print()
+        console.print(domain_block(report))
+    # rich pads grid cells to the full width; trailing blanks only get in the way.
+    return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+
+
+def domain_block(report: DomainReport) -> RenderableType:
+    title = Text(terminal_safe(report.domain), style="bold")
+    if report.ascii_domain != report.domain:
+        title.append(f" ({terminal_safe(report.ascii_domain)})", style="dim")
+    parts: list[RenderableType] = [title]
+    if report.hosts:
+        parts.append(hosts_table(report.hosts))
+    parts += findings_lines(report.all_findings())
+    verdict = Text(f"{terminal_safe(report.ascii_domain)}: ")
+    verdict.append(report.verdict.value.upper(), style=_VERDICT_STYLE[report.verdict])
+    verdict.append(f" — {_SUMMARY[report.verdict]}")
+    parts.append(verdict)
+    return Group(*parts)
+
+
+def hosts_table(hosts: Sequence[HostReport]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("MX (pref)", "Address", "STARTTLS", "TLS", "Cipher", "Certificate", "Verdict"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("TLS", "Cipher", "Verdict"))
+    for host in hosts:
+        tls = host.facts.tls
+        table.add_row(
+            safe(f"{host.mx} ({host.preference})"),
+            safe(host.address),
+            Text(starttls_cell(host)),
+            safe(tls.version if tls else "—"),
+            safe(tls.cipher if tls else "—"),
+            certificate_cell(host),
+            Text(host.verdict.value, style=_VERDICT_STYLE[host.verdict]),
+        )
+    return table
+
+
+def starttls_cell(host: HostReport) -> str:
+    facts = host.facts
+    if facts.tls is not None:
+        return "yes"
+    if facts.starttls_offered is False:
+        return "not offered"
+    if facts.starttls_reply is not None and facts.starttls_reply.code != 220:
+        return f"refused ({facts.starttls_reply.code})"
+    if facts.starttls_offered:
+        return "failed"
+    return "—"
+
+
+def certificate_cell(host: HostReport) -> Text:
+    trust, tls = host.trust, host.facts.tls
+    if trust is None or tls is None:
+        return Text("—")
+    if trust.valid:
+        days = tls.chain[0].days_left if tls.chain else 0
+        return Text(f"valid, {days} d left", style="green")
+    problems = ", ".join(p.value for p in trust.problems)
+    return Text(problems, style="yellow")
+
+
+def findings_lines(findings: Sequence[Finding]) -> list[RenderableType]:
+    """Findings grouped by code and message, so a problem shared by addresses reads once;
+    each code's hint is shown once, under its first finding."""
+    groups: dict[tuple[str, Severity, str], list[str]] = {}
+    hints: dict[str, str] = {}
+    for f in findings:
+        groups.setdefault((f.code, f.severity, f.message), []).append(f.subject)
+        hints.setdefault(f.code, f.hint)
+    if not groups:
+        return []
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
+    for (code, severity, message), subjects in groups.items():
+        body = Text(f"{code} ", style="bold")
+        body.append(terminal_safe(", ".join(dict.fromkeys(subjects)), limit=400), style="dim")
+        body.append("\n" + terminal_safe(message))
+        if (hint := hints.pop(code, None)) is not None:
+            body.append("\n→ " + hint, style="dim")
+        grid.add_row(Text(_SEVERITY_MARK[severity], style=_SEVERITY_STYLE[severity]), body)
+    return [grid]

@@ -1,0 +1,240 @@
+"""Sans-I/O SMTP client core: bytes in, replies out; replies in, commands out.
+
+Rules this module enforces, whoever drives it:
+- A reply is one or more lines `ddd-text` ending with `ddd text` (RFC 5321 §4.2); all lines
+  carry the same code. Bare LF is accepted as a line end, as real MTAs do.
+- Every line and every reply is bounded; exceeding a bound is a `RemoteProtocolError`,
+  never unbounded buffering.
+- Commands are never pipelined: the client sends one command and waits for its reply.
+- The session goes greeting → EHLO (→ HELO if EHLO is refused) → STARTTLS, only if
+  advertised → TLS → EHLO again (RFC 3207 §4.2: forget what was learnt in the clear) → QUIT.
+
+No sockets here: `smtp_session.py` does the I/O and tests feed recorded bytes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .model import Reply
+
+MAX_LINE_BYTES = 2048  # RFC 5321 §4.5.3.1.5 allows 512; real servers sometimes exceed it
+MAX_REPLY_LINES = 200  # an EHLO reply has a few dozen lines at most
+MAX_UNREAD_BYTES = 64 * 1024  # replies we never asked for (we never pipeline)
+
+
+class RemoteProtocolError(Exception):
+    """The server sent bytes that are not a valid or bounded SMTP reply."""
+
+
+class ReplyReader:
+    """Turns a stream of bytes, split anywhere, into `Reply` objects."""
+
+    def __init__(self, *, max_line: int = MAX_LINE_BYTES, max_lines: int = MAX_REPLY_LINES) -> None:
+        self._max_line = max_line
+        self._max_lines = max_lines
+        self._buffer = bytearray()  # bytes not yet forming a whole line
+        self._partial: list[tuple[int, str]] = []  # lines of an unfinished multi-line reply
+        self._partial_raw = bytearray()
+        self._ready: deque[tuple[Reply, bytes]] = deque()
+
+    @property
+    def buffered_bytes(self) -> int:
+        """How many bytes are held: bounded by the limits, whatever the server sends."""
+        return len(self._buffer) + len(self._partial_raw) + sum(len(r) for _, r in self._ready)
+
+    def feed(self, data: bytes) -> None:
+        """Add received bytes; raises `RemoteProtocolError` on malformed or oversized input."""
+        self._buffer += data
+        while (end := self._buffer.find(b"\n")) >= 0:
+            raw = bytes(self._buffer[: end + 1])
+            del self._buffer[: end + 1]
+            self._take_line(raw)
+        if len(self._buffer) > self._max_line:
+            raise RemoteProtocolError(f"line longer than {self._max_line} bytes")
+
+    def next_reply(self) -> Reply | None:
+        """The oldest complete reply not yet taken, or None."""
+        return self._ready.popleft()[0] if self._ready else None
+
+    def take_unread(self) -> bytes:
+        """Remove and return every byte received but not taken as a reply.
+
+        After the `220` to STARTTLS this must be empty: anything here arrived in plaintext
+        and must never be mistaken for data protected by TLS (RFC 3207 §4.2).
+        """
+        unread = b"".join(raw for _, raw in self._ready) + self._partial_raw + self._buffer
+        self._ready.clear()
+        self._partial.clear()
+        self._partial_raw.clear()
+        self._buffer.clear()
+        return unread
+
+    def _take_line(self, raw: bytes) -> None:
+        if len(raw) > self._max_line:
+            raise RemoteProtocolError(f"line longer than {self._max_line} bytes")
+        code, final, text = parse_reply_line(raw)
+        if self._partial and code != self._partial[0][0]:
+            raise RemoteProtocolError(f"reply code changed from {self._partial[0][0]} to {code}")
+        self._partial.append((code, text))
+        self._partial_raw += raw
+        if len(self._partial) > self._max_lines:
+            raise RemoteProtocolError(f"reply longer than {self._max_lines} lines")
+        if final:
+            reply = Reply(code=code, lines=tuple(t for _, t in self._partial))
+            self._ready.append((reply, bytes(self._partial_raw)))
+            self._partial.clear()
+            self._partial_raw.clear()
+            if sum(len(r) for _, r in self._ready) > MAX_UNREAD_BYTES:
+                raise RemoteProtocolError("too many unsolicited replies")
+
+
+def parse_reply_line(raw: bytes) -> tuple[int, bool, str]:
+    """Split one reply line into (code, is_last_line, text)."""
+    line = raw.removesuffix(b"\n").removesuffix(b"\r")
+    head = line[:3]
+    if len(head) < 3 or not head.isdigit() or head[0:1] not in b"2345":
+        raise RemoteProtocolError(f"not an SMTP reply line: {line[:80]!r}")
+    separator = line[3:4]
+    if separator not in (b"", b" ", b"-"):
+        raise RemoteProtocolError(f"bad separator after reply code: {line[:80]!r}")
+    text = line[4:].decode("utf-8", "backslashreplace")
+    return int(head), separator != b"-", text
+
+
+def format_reply(reply: Reply) -> bytes:
+    """The wire form of a reply (used by tests to round-trip the parser)."""
+    last = len(reply.lines) - 1
+    return b"".join(
+        f"{reply.code}{' ' if i == last else '-'}{line}\r\n".encode("utf-8", "surrogateescape")
+        for i, line in enumerate(reply.lines)
+    )
+
+
+def capability_keyword(capability: str) -> str:
+    """`SIZE 10240000` → `SIZE`."""
+    return capability.split(" ", 1)[0].upper()
+
+
+def parse_capabilities(ehlo_reply: Reply) -> tuple[str, ...]:
+    """EHLO reply lines after the first (the server's name) are extension keywords."""
+    return tuple(line.strip() for line in ehlo_reply.lines[1:] if line.strip())
+
+
+class State(StrEnum):
+    """Where the client is in the session."""
+
+    GREETING = "greeting"
+    EHLO = "ehlo"
+    HELO = "helo"
+    STARTTLS = "starttls"
+    TLS = "tls"
+    EHLO_TLS = "ehlo-tls"
+    QUIT = "quit"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send this command line (CRLF is added by the driver), then wait for a reply."""
+
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartTls:
+    """The server said 220 to STARTTLS: check for unread bytes, then handshake."""
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """The session is over: close the connection."""
+
+
+Action = Send | StartTls | Close
+
+
+class SmtpClient:
+    """The client's half of the session as a state machine; records what it saw."""
+
+    def __init__(self, ehlo_name: str) -> None:
+        self.ehlo_name = ehlo_name
+        self.state = State.GREETING
+        self.greeting: Reply | None = None
+        self.ehlo_command: str | None = None
+        self.ehlo_reply: Reply | None = None
+        self.helo_reply: Reply | None = None
+        self.capabilities: tuple[str, ...] = ()
+        self.starttls_offered: bool | None = None
+        self.starttls_reply: Reply | None = None
+        self.ehlo_tls_reply: Reply | None = None
+        self.capabilities_after_tls: tuple[str, ...] | None = None
+
+    def receive(self, reply: Reply) -> Action:
+        """Feed the reply to the last command (or the greeting); get the next action."""
+        handler = {
+            State.GREETING: self._on_greeting,
+            State.EHLO: self._on_ehlo,
+            State.HELO: self._on_helo,
+            State.STARTTLS: self._on_starttls,
+            State.EHLO_TLS: self._on_ehlo_tls,
+        }.get(self.state)
+        if handler is None:  # QUIT answered, or a reply nobody asked for: we are done
+            self.state = State.DONE
+            return Close()
+        return handler(reply)
+
+    def tls_established(self) -> Action:
+        """The handshake succeeded: greet again, inside TLS."""
+        self.state = State.EHLO_TLS
+        return Send(f"EHLO {self.ehlo_name}")
+
+    def _quit(self) -> Action:
+        self.state = State.QUIT
+        return Send("QUIT")
+
+    def _on_greeting(self, reply: Reply) -> Action:
+        self.greeting = reply
+        if reply.code != 220:
+            return self._quit()
+        self.state = State.EHLO
+        self.ehlo_command = "EHLO"
+        return Send(f"EHLO {self.ehlo_name}")
+
+    def _on_ehlo(self, reply: Reply) -> Action:
+        self.ehlo_reply = reply
+        if reply.code == 250:
+            self.capabilities = parse_capabilities(reply)
+            self.starttls_offered = any(
+                capability_keyword(c) == "STARTTLS" for c in self.capabilities
+            )
+            if not self.starttls_offered:
+                return self._quit()
+            self.state = State.STARTTLS
+            return Send("STARTTLS")
+        if 500 <= reply.code < 600:  # RFC 5321 §3.2: fall back to HELO
+            self.state = State.HELO
+            self.ehlo_command = "HELO"
+            return Send(f"HELO {self.ehlo_name}")
+        return self._quit()
+
+    def _on_helo(self, reply: Reply) -> Action:
+        self.helo_reply = reply
+        if reply.code == 250:
+            self.starttls_offered = False  # HELO cannot advertise extensions
+        return self._quit()
+
+    def _on_starttls(self, reply: Reply) -> Action:
+        self.starttls_reply = reply
+        if reply.code != 220:
+            return self._quit()
+        self.state = State.TLS
+        return StartTls()
+
+    def _on_ehlo_tls(self, reply: Reply) -> Action:
+        self.ehlo_tls_reply = reply
+        if reply.code == 250:
+            self.capabilities_after_tls = parse_capabilities(reply)
+        return self._quit()
