@@ -9,9 +9,7 @@ throw-away demo CA included. Nothing leaves the machine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -21,7 +19,8 @@ from .check import CheckSettings, check_domains_async
 from .dnsclient import Nameserver
 from .loopback.dns_server import LoopbackDnsServer
 from .loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from .loopback.smtp_server import LoopbackSmtpServer, server_tls_context, standard_session
+from .loopback.shared_port import servers_on_shared_port
+from .loopback.smtp_server import Script, server_tls_context, standard_session
 from .model import DomainReport
 
 DEMO_DOMAINS = ("good.test", "mixed.test", "plain.test", "expired.test", "wrongname.test")
@@ -67,7 +66,10 @@ def run_demo(*, timeout: float, ehlo_name: str) -> tuple[DomainReport, ...]:
 
 async def _demo(*, phase_timeout: float, ehlo_name: str) -> tuple[DomainReport, ...]:
     ca = make_ca("starttls-check demo CA")
-    async with LoopbackDnsServer({"test.": DEMO_ZONE}) as dns_server, _smtp_servers(ca) as port:
+    async with (
+        LoopbackDnsServer({"test.": DEMO_ZONE}) as dns_server,
+        servers_on_shared_port(_scripts(ca)) as port,
+    ):
         settings = CheckSettings(
             nameservers=(Nameserver(host=dns_server.host, port=dns_server.port),),
             port=port,
@@ -91,37 +93,13 @@ def _tls_context(host: DemoHost, ca: Issued) -> ssl.SSLContext:
     return server_tls_context(chain_pem(leaf, ca), leaf.key_pem)
 
 
-@contextlib.asynccontextmanager
-async def _smtp_servers(ca: Issued, attempts: int = 5) -> AsyncIterator[int]:
-    """Every demo host's server on its own address, all on one free port."""
-    for attempt in range(attempts):
-        servers: list[LoopbackSmtpServer] = []
-        try:
-            port = 0
-            for host in DEMO_HOSTS:
-                script = partial(
-                    standard_session,
-                    hostname=host.name,
-                    tls_context=_tls_context(host, ca),
-                    offer_starttls=host.starttls,
-                )
-                server = LoopbackSmtpServer(script, host=host.address, port=port)
-                await server.start()
-                servers.append(server)
-                port = server.port
-        except OSError:
-            await _stop_all(servers)
-            if attempt == attempts - 1:
-                raise
-            continue
-        try:
-            yield port
-        finally:
-            await _stop_all(servers)
-            for server in servers:
-                server.raise_errors()
-        return
-
-
-async def _stop_all(servers: Sequence[LoopbackSmtpServer]) -> None:
-    await asyncio.gather(*(s.stop() for s in servers))
+def _scripts(ca: Issued) -> dict[str, Script]:
+    return {
+        host.address: partial(
+            standard_session,
+            hostname=host.name,
+            tls_context=_tls_context(host, ca),
+            offer_starttls=host.starttls,
+        )
+        for host in DEMO_HOSTS
+    }
