@@ -489,6 +489,7 @@ def test_client_greeting(greeting: Reply, action: object, state: State) -> None:
         (r(421, "closing"), QUIT, None, State.QUIT),
         (r(451, "later"), QUIT, None, State.QUIT),
     ],
+    ids=["upper", "lower", "mixed-case", "without", "name-only", "lookalikes", "421", "451"],
 )
 def test_client_ehlo(ehlo: Reply, action: object, offered: bool | None, state: State) -> None:
     client, actions = client_after(r(220), ehlo)

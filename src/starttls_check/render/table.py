@@ -74,9 +74,10 @@ def domain_block(report: DomainReport) -> RenderableType:
 
 
 def hosts_table(hosts: Sequence[HostReport]) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
+    # Names, addresses and verdicts must stay whole; the cipher and certificate may fold.
     for column in ("MX (pref)", "Address", "STARTTLS", "TLS", "Cipher", "Certificate", "Verdict"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("TLS", "Cipher", "Verdict"))
+        table.add_column(column, overflow="fold", no_wrap=column not in ("Cipher", "Certificate"))
     for host in hosts:
         tls = host.facts.tls
         table.add_row(
@@ -96,7 +97,7 @@ def starttls_cell(host: HostReport) -> str:
     if facts.tls is not None:
         return "yes"
     if facts.starttls_offered is False:
-        return "not offered"
+        return "no"
     if facts.starttls_reply is not None and facts.starttls_reply.code != 220:
         return f"refused ({facts.starttls_reply.code})"
     if facts.starttls_offered:
@@ -110,7 +111,7 @@ def certificate_cell(host: HostReport) -> Text:
         return Text("—")
     if trust.valid:
         days = tls.chain[0].days_left if tls.chain else 0
-        return Text(f"valid, {days} d left", style="green")
+        return Text(f"valid, {days} d", style="green")
     problems = ", ".join(p.value for p in trust.problems)
     return Text(problems, style="yellow")
 
