@@ -1,6 +1,7 @@
 """Renderers: terminal safety, the table and JSON against golden files, the schema.
 
-Golden files are regenerated only on purpose: `UPDATE_GOLDEN=1 python -m pytest tests/test_render.py`.
+Golden files are regenerated only on purpose:
+`UPDATE_GOLDEN=1 python -m pytest tests/test_render.py`.
 """
 
 from __future__ import annotations
