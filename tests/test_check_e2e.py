@@ -461,3 +461,41 @@ def test_the_trust_store_is_really_consulted() -> None:
     assert untrusted.hosts[0].trust is not None
     assert untrusted.hosts[0].trust.problems == (CertProblem.UNTRUSTED,)
     assert untrusted.verdict is Verdict.WARN
+
+
+def _ipv6_loopback_available() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback_available(), reason="no ::1 on this host")
+def test_every_address_of_an_mx_is_probed_ipv4_and_ipv6() -> None:
+    zone = (
+        "dual.test. IN MX 10 mx.dual.test.\n"
+        "mx.dual.test. IN A 127.0.0.2\n"
+        "mx.dual.test. IN AAAA ::1\n"
+    )
+    ca = make_ca("test CA")
+    no_tls = partial(
+        standard_session, hostname="mx.dual.test", tls_context=None, offer_starttls=False
+    )
+    servers = {"127.0.0.2": good_script("mx.dual.test", ca), "::1": no_tls}
+
+    async def go() -> DomainReport:
+        async with mail_world(zone, servers, ca=ca) as world:
+            return await world.check("dual.test")
+
+    report = run(go())
+    assert [(h.address, h.verdict) for h in report.hosts] == [
+        ("127.0.0.2", Verdict.PASS),
+        ("::1", Verdict.FAIL),
+    ]
+    assert [f.subject for f in report.all_findings()] == [
+        "mx.dual.test [::1]:" + str(report.hosts[1].port)
+    ]

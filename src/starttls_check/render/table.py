@@ -106,14 +106,14 @@ def starttls_cell(host: HostReport) -> str:
 
 
 def certificate_cell(host: HostReport) -> Text:
+    """`valid, 89 d` or the problems and days left: trusted? right name? how long?"""
     trust, tls = host.trust, host.facts.tls
     if trust is None or tls is None:
         return Text("—")
+    days = f", {tls.chain[0].days_left} d" if tls.chain else ""
     if trust.valid:
-        days = tls.chain[0].days_left if tls.chain else 0
-        return Text(f"valid, {days} d", style="green")
-    problems = ", ".join(p.value for p in trust.problems)
-    return Text(problems, style="yellow")
+        return Text(f"valid{days}", style="green")
+    return Text(", ".join(p.value for p in trust.problems) + days, style="yellow")
 
 
 def findings_lines(findings: Sequence[Finding]) -> list[RenderableType]:
