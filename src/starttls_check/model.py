@@ -202,6 +202,36 @@ class Finding:
     message: str
     hint: str
     evidence: str | None = None
+    waived: bool = False  # matched an --allow waiver: still shown, never counted
+
+    @property
+    def host(self) -> str:
+        """The MX host (or domain) the finding is about: the subject's first word."""
+        return self.subject.split(" ", 1)[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Waiver:
+    """`--allow CODE[@HOST]`: a finding code accepted, everywhere or on one MX host."""
+
+    code: str
+    host: str | None = None
+
+    def covers(self, finding: Finding) -> bool:
+        return finding.code == self.code and self.host in (None, finding.host)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """What the domain owner demands; the defaults are the tool's default judgement."""
+
+    fail_on: Severity = Severity.FAIL  # the severity that makes the run fail (exit 1)
+    min_tls: str | None = None  # "1.2" or "1.3": a lower negotiated version is a failure
+    require_valid_cert: bool = False  # certificate problems become failures
+    cert_expiry_days: int = 14  # a valid certificate expiring sooner is a warning
+    allow: tuple[Waiver, ...] = ()
+    require_dane: bool = False
+    require_mta_sts: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,6 +272,7 @@ class HostReport:
     trust: TrustVerdict | None
     findings: tuple[Finding, ...]
     verdict: Verdict
+    earlier_attempts: tuple[SessionFacts, ...] = ()  # transient 4xx replies before a retry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,8 +285,9 @@ class DomainReport:
     elapsed_ms: float
     dns: DnsFacts | None
     hosts: tuple[HostReport, ...]
-    findings: tuple[Finding, ...]  # domain-level findings (DNS, MX)
+    findings: tuple[Finding, ...]  # domain-level findings (DNS, MX, drift)
     verdict: Verdict
+    policy: Policy = Policy()  # the effective policy this domain was judged by
 
     def all_findings(self) -> tuple[Finding, ...]:
         """Domain findings first, then each host's, in report order."""
