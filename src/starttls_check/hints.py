@@ -102,6 +102,10 @@ CATALOGUE: dict[str, Rule] = {
         _F,
         "The server sent bytes that are not valid SMTP (or a line or reply too long): check for a proxy or non-SMTP service on this port.",
     ),
+    "smtp.transient": Rule(
+        _I,
+        "The server first answered with a temporary (4xx) reply, so the address was tried again after a pause. Frequent 4xx replies delay mail: check connection limits and load (Postfix: `smtpd_client_connection_count_limit`, `postscreen`; Exim: `smtp_accept_max_per_host`).",
+    ),
     "smtp.closed": Rule(
         _F,
         "The server closed the connection mid-session: check its logs for the reason (limits, errors, crashes).",
@@ -131,6 +135,10 @@ CATALOGUE: dict[str, Rule] = {
         _F,
         "TLS was established but EHLO inside TLS failed: check the server's logs; mail cannot be delivered over this session.",
     ),
+    "tls.below-minimum": Rule(
+        _F,
+        "The negotiated TLS version is below the policy's minimum (--min-tls): enable TLS 1.2/1.3 on the server (Postfix: `smtpd_tls_protocols = >=TLSv1.2`, `smtpd_tls_mandatory_protocols`; Exim: `openssl_options = +no_tlsv1 +no_tlsv1_1`).",
+    ),
     "tls.version-deprecated": Rule(
         _W,
         "Only TLS 1.0/1.1 was negotiated; both are deprecated (RFC 8996): enable TLS 1.2 and 1.3 (Postfix: `smtpd_tls_protocols = >=TLSv1.2` with a current OpenSSL; Exim: `openssl_options`/`tls_require_ciphers`).",
@@ -155,6 +163,10 @@ CATALOGUE: dict[str, Rule] = {
     "cert.bad-signature": Rule(
         _W,
         "A certificate's signature does not verify against its issuer: the served chain is corrupt or mismatched; reinstall the CA's chain file.",
+    ),
+    "cert.expiring-soon": Rule(
+        _W,
+        "The certificate expires soon: renew it now and check that automatic renewal (ACME) also reloads the MTA (`postfix reload`; Exim: restart).",
     ),
     "cert.expired": Rule(
         _W,

@@ -72,3 +72,35 @@ def parse_timeout(value: float) -> float:
     if not 0 < value <= 300:
         raise ValueError(f"bad timeout {value:g}: expected seconds, more than 0 and at most 300")
     return value
+
+
+def parse_waiver_text(text: str) -> tuple[str, str | None]:
+    """`CODE` or `CODE@HOST` (an --allow value) → (code, host or None)."""
+    code, sep, host = text.strip().partition("@")
+    if not re.fullmatch(r"[a-z0-9]+(\.[a-z0-9-]+)+", code) or (sep and not host):
+        raise ValueError(
+            f"bad waiver {text!r}: expected CODE or CODE@HOST, e.g. cert.self-signed@mx2.example.com"
+        )
+    return code, (parse_hostname(host) if sep else None)
+
+
+def parse_min_tls(text: str) -> str:
+    """`1.2` or `1.3` (also accepted: `TLSv1.2`, `tls1.3`)."""
+    value = text.strip().lower().removeprefix("tlsv").removeprefix("tls")
+    if value not in ("1.2", "1.3"):
+        raise ValueError(f"bad TLS version {text!r}: expected 1.2 or 1.3")
+    return value
+
+
+def parse_expiry_days(value: int) -> int:
+    """Days of validity left below which a certificate is 'expiring soon'."""
+    if not 0 <= value <= 3650:
+        raise ValueError(f"bad number of days {value}: expected 0 to 3650")
+    return value
+
+
+def parse_retries(value: int) -> int:
+    """How often to retry an address that answered with a transient 4xx reply."""
+    if not 0 <= value <= 5:
+        raise ValueError(f"bad number of retries {value}: expected 0 to 5")
+    return value
