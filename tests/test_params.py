@@ -78,20 +78,10 @@ def test_parse_nameserver_rejects(text: str, names: str) -> None:
     [
         pytest.param(
             "1.2.3.4:\u00b2",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: params.py parse_port uses str.isdigit(), true for '²', then int('²')"
-                " raises 'invalid literal for int()' instead of 'bad port ...'",
-            ),
             id="superscript-two",
         ),
         pytest.param(
             "1.2.3.4:\u0665\u0663",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: params.py parse_port uses str.isdigit(), so Arabic-Indic '٥٣'"
-                " is accepted as port 53",
-            ),
             id="arabic-indic-53",
         ),
     ],

@@ -36,23 +36,28 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TrustStore:
-    """Trust anchors indexed by subject, so issuers are found without a scan."""
+    """Trust anchors indexed by subject, so issuers are found without a scan.
+
+    Keyed by `x509.Name`, whose equality ignores the string encoding of each attribute
+    (PrintableString or UTF8String), as OpenSSL's issuer lookup does; raw DER would miss
+    an issuer whose name was merely encoded differently.
+    """
 
     def __init__(self, anchors: Iterable[x509.Certificate]) -> None:
-        self._by_subject: dict[bytes, list[x509.Certificate]] = {}
-        self._fingerprints: set[bytes] = set()
+        self._by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+        self._anchors: set[x509.Certificate] = set()
         for cert in anchors:
-            self._by_subject.setdefault(cert.subject.public_bytes(), []).append(cert)
-            self._fingerprints.add(cert.fingerprint(hashes.SHA256()))
+            self._by_subject.setdefault(cert.subject, []).append(cert)
+            self._anchors.add(cert)
 
     def __len__(self) -> int:
-        return len(self._fingerprints)
+        return len(self._anchors)
 
     def contains(self, cert: x509.Certificate) -> bool:
-        return cert.fingerprint(hashes.SHA256()) in self._fingerprints
+        return cert in self._anchors
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
-        return self._by_subject.get(cert.issuer.public_bytes(), [])
+        return self._by_subject.get(cert.issuer, [])
 
 
 def describe_certificate(der: bytes, now: datetime) -> CertificateInfo:

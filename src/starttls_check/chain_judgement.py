@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from .certs import (
@@ -53,14 +54,16 @@ def judge_chain(
     leaf = certs[0]
     path = build_path(leaf, certs[1:], store)
     problems: list[CertProblem] = [path.problem] if path.problem else []
-    if now > leaf.not_valid_after_utc:
+    # Every certificate the server is responsible for must be in its window (OpenSSL 10/9
+    # at any depth); trust anchors are the relying party's business.
+    served_path = [c for c in path.certs if not store.contains(c)] or [leaf]
+    if any(now > c.not_valid_after_utc for c in served_path):
         problems.append(CertProblem.EXPIRED)
-    elif now < leaf.not_valid_before_utc:
+    elif any(now < c.not_valid_before_utc for c in served_path):
         problems.append(CertProblem.NOT_YET_VALID)
     dns_names, _ = subject_alt_names(leaf)
     if not name_matches(name, dns_names, common_name(leaf)):
         problems.append(CertProblem.NAME_MISMATCH)
-    served_path = [c for c in path.certs if not store.contains(c)]
     if any(_weak_key(c) for c in served_path):
         problems.append(CertProblem.WEAK_KEY)
     if any(signature_hash_name(c) in _WEAK_HASHES for c in served_path if c.subject != c.issuer):
@@ -97,7 +100,7 @@ def build_path(leaf: x509.Certificate, served: list[x509.Certificate], store: Tr
             return _Path(certs=tuple(path), problem=None, detail="chains to a trusted root")
         issuer = next((c for c in served if c not in path and issued_by(current, c)), None)
         if issuer is None:
-            return _dead_end(path, current, served)
+            return _dead_end(path, current, served, store)
         if not is_ca(issuer):
             detail = f"{issuer.subject.rfc4514_string()} is not a CA certificate"
             return _Path(certs=tuple(path), problem=CertProblem.UNTRUSTED, detail=detail)
@@ -107,7 +110,10 @@ def build_path(leaf: x509.Certificate, served: list[x509.Certificate], store: Tr
 
 
 def _dead_end(
-    path: list[x509.Certificate], top: x509.Certificate, served: list[x509.Certificate]
+    path: list[x509.Certificate],
+    top: x509.Certificate,
+    served: list[x509.Certificate],
+    store: TrustStore,
 ) -> _Path:
     """No issuer for `top`: say which of OpenSSL's cases this is."""
     subject = top.subject.rfc4514_string()
@@ -118,7 +124,8 @@ def _dead_end(
         detail = f"the chain ends at {subject}, a root that is not trusted"  # OpenSSL 19
         return _Path(certs=tuple(path), problem=CertProblem.UNTRUSTED, detail=detail)
     issuer = top.issuer.rfc4514_string()
-    if any(c.subject == top.issuer for c in served) or top.subject == top.issuer:
+    named_issuer_known = any(c.subject == top.issuer for c in served) or store.issuers_of(top)
+    if named_issuer_known or top.subject == top.issuer:
         detail = f"the signature on {subject} does not verify"
         return _Path(certs=tuple(path), problem=CertProblem.BAD_SIGNATURE, detail=detail)
     if has_aia_issuer_url(top):  # a public-style CA: the server left out an intermediate
@@ -131,8 +138,8 @@ def _dead_end(
 def _weak_key(cert: x509.Certificate) -> bool:
     try:
         key = cert.public_key()
-    except ValueError:
-        return False
+    except (ValueError, UnsupportedAlgorithm):
+        return True  # a key this library cannot even read is no key to rely on
     if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
         return key.key_size < MIN_RSA_BITS
     if isinstance(key, ec.EllipticCurvePublicKey):

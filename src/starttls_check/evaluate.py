@@ -89,6 +89,8 @@ def domain_verdict(
     tested = [h.verdict for h in hosts if h.verdict is not Verdict.UNTESTED]
     if hosts and (not tested or all(v is Verdict.INCONCLUSIVE for v in tested)):
         return Verdict.INCONCLUSIVE
+    if not hosts and any(f.code == "dns.timeout" for f in findings):
+        return Verdict.INCONCLUSIVE  # no MX address could be looked up
     # An address that timed out while others answered is worth a warning, not a pass.
     ranked = [Verdict.WARN if v is Verdict.INCONCLUSIVE else v for v in verdicts]
     ranked = [v for v in ranked if v in _VERDICT_RANK]

@@ -6,10 +6,9 @@ Imports stay light so that `--help` costs no more than click itself.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
-_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$")
+from .names import is_ascii_number, is_hostname
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
@@ -24,6 +23,8 @@ def parse_nameserver(text: str) -> tuple[str, int]:
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
         port = parse_port(port_text)
+    import ipaddress  # lazily: --help should not pay for it
+
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -35,7 +36,7 @@ def parse_nameserver(text: str) -> tuple[str, int]:
 
 def parse_port(text: str) -> int:
     """A TCP/UDP port number, 1 to 65535."""
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not is_ascii_number(text) or not 1 <= int(text) <= 65535:
         raise ValueError(f"bad port {text!r}: expected a number from 1 to 65535")
     return int(text)
 
@@ -45,15 +46,14 @@ def parse_domain(text: str) -> str:
     import dns.exception
     import dns.name
 
-    stripped = text.strip().rstrip(".")
+    stripped = text.strip().removesuffix(".")  # one final dot is fine; two are an empty label
     if not stripped or any(c.isspace() for c in stripped) or "/" in stripped or "@" in stripped:
         raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
     try:
         ascii_name = dns.name.from_text(stripped).to_text(omit_final_dot=True).lower()
     except (dns.exception.DNSException, UnicodeError) as exc:
         raise ValueError(f"bad domain {text!r}: {exc}") from None
-    labels = ascii_name.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if "." not in ascii_name or not is_hostname(ascii_name):
         raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
     return ascii_name
 
@@ -61,8 +61,7 @@ def parse_domain(text: str) -> str:
 def parse_hostname(text: str) -> str:
     """A host name for EHLO: letters, digits, hyphens, dots; at most 253 characters."""
     name = text.strip().rstrip(".").lower()
-    labels = name.split(".")
-    if not name or len(name) > 253 or not all(_LABEL.match(x) and len(x) <= 63 for x in labels):
+    if not is_hostname(name):
         raise ValueError(f"bad host name {text!r}: expected a name such as mail.example.com")
     return name
 
@@ -78,9 +77,8 @@ def parse_waiver_text(text: str) -> tuple[str, str | None]:
     """`CODE` or `CODE@HOST` (an --allow value) → (code, host or None)."""
     code, sep, host = text.strip().partition("@")
     if not re.fullmatch(r"[a-z0-9]+(\.[a-z0-9-]+)+", code) or (sep and not host):
-        raise ValueError(
-            f"bad waiver {text!r}: expected CODE or CODE@HOST, e.g. cert.self-signed@mx2.example.com"
-        )
+        example = "cert.self-signed@mx2.example.com"
+        raise ValueError(f"bad waiver {text!r}: expected CODE or CODE@HOST, e.g. {example}")
     return code, (parse_hostname(host) if sep else None)
 
 

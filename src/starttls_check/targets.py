@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass
 
 from .model import DnsFacts
+from .names import is_ascii_number, is_hostname
+
+__all__ = ["is_hostname"]  # re-exported: callers check MX names here
 
 MAX_MX_HOSTS = 16  # more MX hosts than any real domain needs; the rest are listed, not probed
 MAX_ADDRESSES_PER_HOST = 8
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)+$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,7 +37,7 @@ def parse_mx(records: tuple[str, ...]) -> tuple[list[MxRecord], list[str]]:
     parsed, bad = [], []
     for text in records:
         preference, _, exchange = text.partition(" ")
-        if not preference.isdigit() or not exchange:
+        if not is_ascii_number(preference) or int(preference) > 65535 or not exchange:
             bad.append(text)
             continue
         parsed.append(MxRecord(preference=int(preference), exchange=exchange.rstrip(".").lower()))
@@ -47,11 +48,6 @@ def parse_mx(records: tuple[str, ...]) -> tuple[list[MxRecord], list[str]]:
 def is_null_mx(records: list[MxRecord]) -> bool:
     """RFC 7505: a single `MX 0 .` says the domain accepts no mail."""
     return len(records) == 1 and records[0].exchange == ""
-
-
-def is_hostname(name: str) -> bool:
-    """Letters, digits, hyphens (and underscores, seen in the wild), sane label lengths."""
-    return bool(_HOSTNAME.match(name)) and not is_ip_address(name)
 
 
 def is_ip_address(text: str) -> bool:

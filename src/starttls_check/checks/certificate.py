@@ -14,24 +14,30 @@ def evaluate_certificate(
     subject: str, verdict: TrustVerdict, chain: tuple[CertificateInfo, ...]
 ) -> tuple[Finding, ...]:
     """One finding per problem, each saying what a person needs to act on it."""
-    leaf = chain[0] if chain else None
     return tuple(
         finding(
             f"cert.{problem.value}" if problem is not CertProblem.NO_CERTIFICATE else "cert.none",
             subject,
-            _message(problem, verdict, leaf),
+            _message(problem, verdict, chain),
         )
         for problem in verdict.problems
     )
 
 
-def _message(problem: CertProblem, verdict: TrustVerdict, leaf: CertificateInfo | None) -> str:
+def _message(
+    problem: CertProblem, verdict: TrustVerdict, chain: tuple[CertificateInfo, ...]
+) -> str:
+    leaf = chain[0] if chain else None
     name = verdict.checked_name
     if leaf is None or problem is CertProblem.NO_CERTIFICATE:
         return verdict.detail
     match problem:
         case CertProblem.EXPIRED:
-            text = f"certificate expired on {leaf.not_after:%Y-%m-%d} ({-leaf.days_left} days ago)"
+            expired = next((c for c in chain if c.days_left < 0), leaf)
+            which = "certificate" if expired is leaf else f"chain certificate {expired.subject}"
+            text = (
+                f"{which} expired on {expired.not_after:%Y-%m-%d} ({-expired.days_left} days ago)"
+            )
         case CertProblem.NOT_YET_VALID:
             text = f"certificate is not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC"
         case CertProblem.NAME_MISMATCH:

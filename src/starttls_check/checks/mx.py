@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..hints import finding
 from ..model import DnsFacts, DnsStatus, Finding, MxHost, Severity
 
+_NO_ANSWER = (DnsStatus.TIMEOUT, DnsStatus.UNREACHABLE)
 _DNS_CODES = {
     DnsStatus.NXDOMAIN: "dns.nxdomain",
     DnsStatus.SERVFAIL: "dns.servfail",
@@ -40,24 +41,40 @@ def _ignored(domain: str, records: tuple[str, ...]) -> Finding:
 
 def _host_findings(domain: str, host: MxHost, *, any_usable: bool) -> list[Finding]:
     findings: list[Finding] = []
-    if host.implicit and host.addresses:
-        message = f"{domain} has no MX record; mail goes to its own address (implicit MX)"
-        findings.append(finding("mx.implicit", domain, message))
+    if host.cname_chain:
+        message = f"MX {host.name} is an alias (CNAME) for {host.cname_chain[-1]}"
+        findings.append(finding("mx.cname", host.name, message))
+    if host.addresses:
+        if host.implicit:
+            message = f"{domain} has no MX record; mail goes to its own address (implicit MX)"
+            findings.append(finding("mx.implicit", domain, message))
+    elif _unanswered(host):
+        # Not the MX's fault as far as we know: the domain's verdict becomes inconclusive
+        # unless another MX settles it.
+        message = f"no answer to the address lookup for {host.name} ({_statuses(host)})"
+        findings.append(finding("dns.timeout", host.name, message, severity=Severity.WARN))
     elif host.implicit:
         message = f"{domain} has no MX record and no A/AAAA record: no mail can be delivered"
         findings.append(finding("mx.none", domain, message))
-    if host.cname_chain:
-        target = host.cname_chain[-1]
-        message = f"MX {host.name} is an alias (CNAME) for {target}"
-        findings.append(finding("mx.cname", host.name, message))
-    if not host.addresses and not host.implicit:
+    else:
         # A backup MX that does not resolve is skipped by senders; with no usable MX at all
         # nothing can be delivered.
         severity = Severity.WARN if any_usable else Severity.FAIL
-        statuses = f"A: {host.ipv4_status}, AAAA: {host.ipv6_status}"
-        message = f"MX {host.name} has no address ({statuses})"
+        message = f"MX {host.name} has no address ({_statuses(host)})"
         findings.append(finding("mx.unresolvable", host.name, message, severity=severity))
     if host.truncated:
         message = f"MX {host.name} has more addresses than are probed; the first were checked"
         findings.append(finding("mx.too-many-addresses", host.name, message))
     return findings
+
+
+def _unanswered(host: MxHost) -> bool:
+    """At least one lookup went unanswered and none said the name has no address."""
+    lookups = (host.ipv4_status, host.ipv6_status)
+    return any(s in _NO_ANSWER for s in lookups) and all(
+        s in (*_NO_ANSWER, DnsStatus.NO_DATA) for s in lookups
+    )
+
+
+def _statuses(host: MxHost) -> str:
+    return f"A: {host.ipv4_status}, AAAA: {host.ipv6_status}"

@@ -1,0 +1,30 @@
+"""Host-name syntax, shared by argument parsing and by what DNS hands us. Pure and light.
+
+Checked label by label rather than with one pattern over the whole name: a single regular
+expression like `(label\\.?)+` backtracks exponentially on a long name that then fails, and
+the names checked here come from DNS answers, which are untrusted.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Letters, digits and hyphens (RFC 1123), plus underscores, which exist in the wild.
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+MAX_NAME = 253
+
+
+def is_hostname(name: str) -> bool:
+    """A syntactically valid host name (one trailing dot allowed), not an IP address."""
+    bare = name[:-1] if name.endswith(".") else name
+    if not 0 < len(bare) <= MAX_NAME:
+        return False
+    labels = bare.split(".")
+    if not all(_LABEL.fullmatch(label) for label in labels):
+        return False
+    return not all(label.isdigit() for label in labels)  # 192.0.2.1 is an address
+
+
+def is_ascii_number(text: str) -> bool:
+    """Digits 0-9 only: `str.isdigit()` also accepts '²' and other scripts' digits."""
+    return text.isascii() and text.isdigit()
