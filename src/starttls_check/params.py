@@ -47,7 +47,8 @@ def parse_domain(text: str) -> str:
     import dns.name
 
     stripped = text.strip().removesuffix(".")  # one final dot is fine; two are an empty label
-    if not stripped or any(c.isspace() for c in stripped) or "/" in stripped or "@" in stripped:
+    bad_characters = any(c.isspace() or c in "/@" for c in stripped)
+    if not stripped or stripped.endswith(".") or bad_characters:
         raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
     try:
         ascii_name = dns.name.from_text(stripped).to_text(omit_final_dot=True).lower()
