@@ -43,6 +43,8 @@ class World:
             "timeout": 3.0,
             "ehlo_name": "client.test",
             "trust_store": TrustStore([self.ca.cert]),
+            "retries": 0,  # tests of retrying ask for it
+            "retry_backoff": 0.05,
         }
         values.update(overrides)
         return CheckSettings(**values)

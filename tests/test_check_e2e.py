@@ -499,3 +499,53 @@ def test_every_address_of_an_mx_is_probed_ipv4_and_ipv6() -> None:
     assert [f.subject for f in report.all_findings()] == [
         "mx.dual.test [::1]:" + str(report.hosts[1].port)
     ]
+
+
+def test_transient_421_is_retried_politely_and_the_retry_reported() -> None:
+    """421 on the first connection, a normal session on the second."""
+    ca = make_ca("test CA")
+    good = good_script("mx.example.test", ca)
+    connections = 0
+
+    async def busy_once(conn: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        if connections == 1:
+            await greeting_421(conn)
+        else:
+            await good(conn)
+
+    async def go(retries: int) -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": busy_once}, ca=ca) as world:
+            return await world.check("example.test", retries=retries)
+
+    report = run(go(retries=1))
+    (host,) = report.hosts
+    assert connections == 2
+    assert len(host.earlier_attempts) == 1
+    assert host.earlier_attempts[0].greeting is not None
+    assert host.earlier_attempts[0].greeting.code == 421
+    assert codes(report) == ["smtp.transient"]
+    assert "retry got through" in report.all_findings()[0].message
+    assert report.verdict is Verdict.PASS
+
+    connections = 0
+    no_retry = run(go(retries=0))
+    assert connections == 1
+    assert codes(no_retry) == ["smtp.greeting-rejected"]
+
+
+def test_a_server_that_stays_busy_is_asked_retries_plus_one_times() -> None:
+    attempts = 0
+
+    async def always_busy(conn: ServerConnection) -> None:
+        nonlocal attempts
+        attempts += 1
+        await greeting_421(conn)
+
+    report = run(check_script(always_busy, retries=2))
+    assert attempts == 3
+    assert len(report.hosts[0].earlier_attempts) == 2
+    assert codes(report) == ["smtp.transient", "smtp.greeting-rejected"]
+    assert "still 421" in report.all_findings()[0].message
+    assert report.verdict is Verdict.FAIL

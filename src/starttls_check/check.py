@@ -7,19 +7,23 @@ clock, timeouts, limits, EHLO name), which is what lets tests and the demo run o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .certs import TrustStore
 from .checks.mx import evaluate_dns
+from .checks.session import transient_reply
 from .dnsclient import DnsClient, Nameserver, to_ascii_domain
 from .evaluate import domain_verdict, evaluate_host
 from .mailhosts import resolve_mail_hosts
-from .model import DomainReport, HostReport
+from .model import DomainReport, HostReport, Policy, SessionFacts, Verdict
+from .policy import apply_policy
 from .smtp_session import SessionSettings, probe_smtp
 from .targets import ProbeTarget, is_hostname, probe_targets
 from .trust_store import load_trust_store
@@ -46,6 +50,14 @@ class CheckSettings:
     concurrency: int = 64  # sessions open at once, across all domains
     per_address: int = 1  # sessions open at once to one address: be polite
     clock: Callable[[], datetime] = field(default=_utc_now)
+    policy: Policy = field(default_factory=Policy)  # for domains not in `policies`
+    policies: Mapping[str, Policy] = field(default_factory=dict)  # by A-label domain
+    retries: int = 1  # after a transient 4xx reply, try an address again this many times
+    retry_backoff: float = 2.0  # seconds before the first retry; doubled for each next one
+    baseline: Mapping[str, Mapping[str, Any]] | None = None  # an earlier run, by A-label
+
+    def policy_for(self, ascii_domain: str) -> Policy:
+        return self.policies.get(ascii_domain, self.policy)
 
 
 async def check_domains_async(
@@ -86,22 +98,32 @@ class _Run:
         started = time.perf_counter()
         checked_at = self.settings.clock()
         ascii_domain = to_ascii_domain(domain)
+        policy = self.settings.policy_for(ascii_domain)
         dns_facts = await resolve_mail_hosts(self.dns, ascii_domain)
         targets = probe_targets(dns_facts, self.settings.port)
-        hosts = await asyncio.gather(*(self.probe(t, checked_at) for t in targets))
-        findings = evaluate_dns(dns_facts)
-        return DomainReport(
+        hosts = tuple(await asyncio.gather(*(self.probe(t, checked_at, policy) for t in targets)))
+        report = DomainReport(
             domain=domain,
             ascii_domain=ascii_domain,
             checked_at=checked_at,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             dns=dns_facts,
-            hosts=tuple(hosts),
-            findings=findings,
-            verdict=domain_verdict(dns_facts, findings, tuple(hosts)),
+            hosts=hosts,
+            findings=(),
+            verdict=Verdict.PASS,
+            policy=policy,
+        )
+        findings = evaluate_dns(dns_facts)
+        if self.settings.baseline and ascii_domain in self.settings.baseline:
+            from .baseline import drift_findings  # only runs with --baseline
+
+            findings += drift_findings(self.settings.baseline[ascii_domain], report)
+        judged = apply_policy(findings, policy)
+        return dataclasses.replace(
+            report, findings=judged, verdict=domain_verdict(dns_facts, judged, hosts)
         )
 
-    async def probe(self, target: ProbeTarget, checked_at: datetime) -> HostReport:
+    async def probe(self, target: ProbeTarget, checked_at: datetime, policy: Policy) -> HostReport:
         settings = SessionSettings(
             ehlo_name=self.settings.ehlo_name,
             timeout=self.settings.timeout,
@@ -110,6 +132,13 @@ class _Run:
         )
         # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
         server_name = target.mx if is_hostname(target.mx) else None
+        earlier: list[SessionFacts] = []
+        # The per-address slot is held through the back-off: nobody else knocks meanwhile.
         async with self.total, self.per_address[target.address]:
-            outcome = await probe_smtp(target.address, target.port, server_name, settings)
-        return evaluate_host(target, outcome, self.store, checked_at)
+            for attempt in range(self.settings.retries + 1):
+                outcome = await probe_smtp(target.address, target.port, server_name, settings)
+                if attempt == self.settings.retries or transient_reply(outcome.facts) is None:
+                    break
+                earlier.append(outcome.facts)
+                await asyncio.sleep(self.settings.retry_backoff * 2**attempt)
+        return evaluate_host(target, outcome, self.store, checked_at, policy, tuple(earlier))

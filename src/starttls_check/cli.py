@@ -1,4 +1,4 @@
-"""The `starttls-check` command: parse arguments, run the check, render, exit.
+"""The `starttls-check` command: options in, an `Invocation` out, app.py does the rest.
 
 Only click and the light parameter parsers are imported at start-up; DNS, TLS, crypto and
 rich load when a check actually runs, so `--help` and `--version` stay fast.
@@ -7,25 +7,33 @@ rich load when a check actually runs, so `--help` and `--version` stay fast.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from . import __version__
-from .params import parse_domain, parse_hostname, parse_nameserver, parse_timeout
-
-if TYPE_CHECKING:
-    from .check import CheckSettings
-    from .dnsclient import Nameserver
-    from .model import DomainReport
+from .errors import UsageError
+from .params import (
+    OUTPUT_FORMATS,
+    parse_domain,
+    parse_expiry_days,
+    parse_hostname,
+    parse_min_tls,
+    parse_nameserver,
+    parse_output,
+    parse_retries,
+    parse_timeout,
+    parse_waiver_text,
+)
 
 T = TypeVar("T")
-FALLBACK_EHLO = "starttls-check.localdomain"
 EXIT_USAGE = 2
+_SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries"}
+_POLICY = {"fail_on", "min_tls", "require_valid_cert", "cert_expiry_days", "allow"}
+_POLICY |= {"require_dane", "require_mta_sts"}
 
 
 def _convert(parse: Callable[[Any], T]) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -44,17 +52,16 @@ def _convert(parse: Callable[[Any], T]) -> Callable[[click.Context, click.Parame
     return callback
 
 
-def default_ehlo_name() -> str:
-    """This host's name when it is fully qualified, else a fixed fallback.
-
-    `socket.gethostname()` rather than `getfqdn()`: the latter asks the system resolver,
-    which may be slow or unreachable, and the check must only ask the name servers named.
-    """
-    name = socket.gethostname()
+def _terminal_width() -> int:
+    """Help text width without click asking shutil (which costs start-up time)."""
     try:
-        return parse_hostname(name) if "." in name else FALLBACK_EHLO
-    except ValueError:
-        return FALLBACK_EHLO
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        return 80
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,8 +85,8 @@ def default_ehlo_name() -> str:
     "--ca-file",
     "ca_files",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     metavar="PEM",
+    type=click.Path(exists=True, dir_okay=False),
     help="Extra trust anchors (repeatable), added to the system trust store.",
 )
 @click.option(
@@ -87,125 +94,160 @@ def default_ehlo_name() -> str:
     type=float,
     default=15.0,
     show_default=True,
-    callback=_convert(parse_timeout),
     metavar="SECONDS",
+    callback=_convert(parse_timeout),
     help="Per-phase network timeout (connect, greeting, each reply, handshake); "
     "each address gets four times this in all.",
 )
 @click.option(
     "--ehlo",
-    "ehlo_name",
     metavar="NAME",
     callback=_convert(parse_hostname),
-    help=f"Name sent in EHLO [default: this host's name if it has a dot, else {FALLBACK_EHLO}].",
+    help="Name sent in EHLO [default: this host's name if it has a dot, "
+    "else starttls-check.localdomain].",
 )
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(OUTPUT_FORMATS),
     default="table",
     show_default=True,
     help="Report format on stdout.",
 )
+@click.option(
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="FORMAT:FILE",
+    callback=_convert(parse_output),
+    help="Also write a report to FILE (repeatable), e.g. junit:report.xml.",
+)
 @click.option("--no-color", is_flag=True, help="No colour (NO_COLOR is honoured too).")
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="TOML",
+    help="Read domains, settings and policy from this file; options given here win.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warn", "fail"]),
+    default="fail",
+    show_default=True,
+    help="The severity that makes the run fail (exit 1).",
+)
+@click.option(
+    "--min-tls",
+    metavar="1.2|1.3",
+    callback=_convert(parse_min_tls),
+    help="A negotiated TLS version below this is a failure.",
+)
+@click.option(
+    "--require-valid-cert/--no-require-valid-cert",
+    default=False,
+    help="Certificate problems (trust, name, expiry, weak key or signature) fail.",
+)
+@click.option(
+    "--cert-expiry-days",
+    type=int,
+    default=14,
+    show_default=True,
+    metavar="N",
+    callback=_convert(parse_expiry_days),
+    help="Warn when a certificate expires within N days.",
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="CODE[@HOST]",
+    callback=_convert(parse_waiver_text),
+    help="Waive a finding code, optionally on one MX host (repeatable).",
+)
+@click.option("--require-dane", is_flag=True, help="Fail when DANE is missing (not checked yet).")
+@click.option(
+    "--require-mta-sts", is_flag=True, help="Fail when MTA-STS is missing (not checked yet)."
+)
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="JSON",
+    help="Report what changed since this earlier --format json report.",
+)
+@click.option(
+    "--retries",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="N",
+    callback=_convert(parse_retries),
+    help="Retry an address that answered with a temporary 4xx reply N times.",
+)
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")
-def command(
-    domains: tuple[str, ...],
-    nameservers: tuple[tuple[str, int], ...],
-    port: int,
-    ca_files: tuple[Path, ...],
-    timeout: float,
-    ehlo_name: str | None,
-    output_format: str,
-    no_color: bool,
-    demo: bool,
-) -> None:
+@click.pass_context
+def command(ctx: click.Context, /, **options: Any) -> None:
     """Check that mail sent to DOMAINS travels encrypted: MX, STARTTLS, TLS, certificates.
 
     Exit codes: 0 pass or warn, 1 fail, 2 usage error, 3 inconclusive (name server
     unreachable, or every connection timed out: outbound port 25 may be blocked here).
     """
-    if demo and domains:
-        raise click.UsageError("--demo checks its own domains; give no DOMAINS with it")
-    if not demo and not domains:
-        raise click.UsageError("give at least one domain to check, or --demo")
-    from .check import CheckSettings
-    from .dnsclient import Nameserver
+    from pathlib import Path
 
-    settings = CheckSettings(
-        nameservers=tuple(Nameserver(host=h, port=p) for h, p in nameservers)
-        or _system_nameservers(),
-        port=port,
-        timeout=timeout,
-        ehlo_name=ehlo_name or default_ehlo_name(),
-        ca_files=ca_files,
+    from .app import Invocation, run
+
+    given = {
+        name: value
+        for name, value in options.items()
+        if ctx.get_parameter_source(name)
+        in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    }
+    if "ca_files" in given:
+        given["ca_files"] = tuple(Path(p) for p in given["ca_files"])
+    policy = {k: v for k, v in given.items() if k in _POLICY}
+    if "fail_on" in policy:
+        from .model import Severity
+
+        policy["fail_on"] = Severity(policy["fail_on"])
+    if "allow" in policy:
+        from .model import Waiver
+
+        policy["allow"] = tuple(Waiver(code=c, host=h) for c, h in policy["allow"])
+    color = not options["no_color"] and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    invocation = Invocation(
+        domains=options["domains"],
+        demo=options["demo"],
+        config=Path(options["config"]) if options["config"] else None,
+        output_format=options["output_format"],
+        outputs=tuple((f, Path(p)) for f, p in options["outputs"]),
+        color=color,
+        baseline=Path(options["baseline"]) if options["baseline"] else None,
+        settings={k: v for k, v in given.items() if k in _SETTINGS},
+        policy=policy,
     )
-    reports = _run_demo(settings) if demo else _run(list(domains), settings)
-    color = not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    _emit(reports, output_format, color=color)
-    from .gate import exit_code
-
-    sys.exit(int(exit_code(r.verdict for r in reports)))
-
-
-def _system_nameservers() -> tuple[Nameserver, ...]:
-    """The name servers in /etc/resolv.conf: read here, at the top, and nowhere below."""
-    import dns.resolver
-
-    from .dnsclient import Nameserver
-
-    try:
-        configured = dns.resolver.Resolver().nameservers
-    except dns.resolver.NoResolverConfiguration:
-        configured = []
-    if not configured:
-        raise click.UsageError("no name server configured on this system; use --nameserver IP")
-    return tuple(Nameserver(host=str(n)) for n in configured)
-
-
-def _run(domains: list[str], settings: CheckSettings) -> Sequence[DomainReport]:
-    import asyncio
-
-    from .check import check_domains_async
-    from .trust_store import TrustStoreError
-
-    try:
-        return asyncio.run(check_domains_async(domains, settings))
-    except TrustStoreError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-def _run_demo(settings: CheckSettings) -> Sequence[DomainReport]:
-    from .demo import run_demo
-
-    return run_demo(timeout=settings.timeout, ehlo_name=settings.ehlo_name)
-
-
-def _emit(reports: Sequence[DomainReport], output_format: str, *, color: bool) -> None:
-    if output_format == "json":
-        from datetime import UTC, datetime
-
-        from .render.json_report import render_json
-
-        sys.stdout.write(render_json(reports, datetime.now(UTC)))
-    else:
-        from .render.table import render_table
-
-        width = min(os.get_terminal_size().columns if sys.stdout.isatty() else 100, 160)
-        sys.stdout.write(render_table(reports, color=color, width=width))
+    sys.exit(run(invocation))
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point: usage errors are one line on stderr and exit code 2, never a traceback."""
     try:
-        command.main(args=argv, prog_name="starttls-check", standalone_mode=False)
+        command.main(
+            args=argv,
+            prog_name="starttls-check",
+            standalone_mode=False,
+            terminal_width=_terminal_width(),
+        )
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        sys.stderr.write(f"starttls-check: error: {exc.format_message()}\n")
-        sys.exit(EXIT_USAGE)
+        _usage(exc.format_message())
+    except UsageError as exc:
+        _usage(str(exc))
     except click.Abort:
         sys.stderr.write("starttls-check: interrupted\n")
         sys.exit(130)
     sys.exit(0)
+
+
+def _usage(message: str) -> NoReturn:
+    sys.stderr.write(f"starttls-check: error: {message}\n")
+    sys.exit(EXIT_USAGE)

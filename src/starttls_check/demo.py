@@ -9,6 +9,7 @@ throw-away demo CA included. Nothing leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,25 +60,25 @@ wrongname.test. IN MX 10 mx.wrongname.test.
 """ + "".join(f"{h.name}. IN A {h.address}\n" for h in DEMO_HOSTS)
 
 
-def run_demo(*, timeout: float, ehlo_name: str) -> tuple[DomainReport, ...]:
-    """Start the demo world, check its domains, stop it; return the reports."""
-    return asyncio.run(_demo(phase_timeout=timeout, ehlo_name=ehlo_name))
+def run_demo(settings: CheckSettings) -> tuple[DomainReport, ...]:
+    """Start the demo world, check its domains with `settings` (policy, timeouts, EHLO
+    name; the world supplies name server, port and trust), stop it; return the reports."""
+    return asyncio.run(_demo(settings))
 
 
-async def _demo(*, phase_timeout: float, ehlo_name: str) -> tuple[DomainReport, ...]:
+async def _demo(settings: CheckSettings) -> tuple[DomainReport, ...]:
     ca = make_ca("starttls-check demo CA")
     async with (
         LoopbackDnsServer({"test.": DEMO_ZONE}) as dns_server,
         servers_on_shared_port(_scripts(ca)) as port,
     ):
-        settings = CheckSettings(
+        world = dataclasses.replace(
+            settings,
             nameservers=(Nameserver(host=dns_server.host, port=dns_server.port),),
             port=port,
-            timeout=phase_timeout,
-            ehlo_name=ehlo_name,
             trust_store=TrustStore([ca.cert]),
         )
-        reports = await check_domains_async(DEMO_DOMAINS, settings)
+        reports = await check_domains_async(DEMO_DOMAINS, world)
     dns_server.raise_errors()
     return reports
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from .certs import TrustStore
 from .chain_judgement import judge_chain
 from .checks.certificate import evaluate_certificate
-from .checks.session import evaluate_session
+from .checks.session import evaluate_session, transient_findings
 from .model import (
     SEVERITY_RANK,
     DnsFacts,
@@ -16,10 +16,12 @@ from .model import (
     Finding,
     HostReport,
     Phase,
+    Policy,
     SessionFacts,
     Severity,
     Verdict,
 )
+from .policy import apply_policy, expiry_findings, tls_minimum_findings
 from .smtp_session import SessionOutcome
 from .targets import ProbeTarget
 
@@ -37,16 +39,25 @@ def subject_of(target: ProbeTarget) -> str:
 
 
 def evaluate_host(
-    target: ProbeTarget, outcome: SessionOutcome, store: TrustStore, now: datetime
+    target: ProbeTarget,
+    outcome: SessionOutcome,
+    store: TrustStore,
+    now: datetime,
+    policy: Policy,
+    earlier_attempts: tuple[SessionFacts, ...] = (),
 ) -> HostReport:
-    """Judge one session: its dialogue, its TLS, its certificate."""
+    """Judge one session: its dialogue, its TLS, its certificate, under the policy."""
     subject = subject_of(target)
     facts = outcome.facts
-    findings = evaluate_session(subject, facts)
+    findings = [*transient_findings(subject, earlier_attempts, facts)]
+    findings += evaluate_session(subject, facts)
     trust = None
     if facts.tls is not None:
+        findings += tls_minimum_findings(subject, facts.tls.version, policy)
         trust = judge_chain(outcome.chain_der, target.mx, store, now)
         findings += evaluate_certificate(subject, trust, facts.tls.chain)
+        findings += expiry_findings(subject, facts.tls.chain, trust, policy)
+    judged = apply_policy(findings, policy)
     return HostReport(
         mx=target.mx,
         preference=target.preference,
@@ -54,8 +65,9 @@ def evaluate_host(
         port=target.port,
         facts=facts,
         trust=trust,
-        findings=findings,
-        verdict=host_verdict(facts, findings),
+        findings=judged,
+        verdict=host_verdict(facts, judged),
+        earlier_attempts=earlier_attempts,
     )
 
 
@@ -71,9 +83,11 @@ def host_verdict(facts: SessionFacts, findings: tuple[Finding, ...]) -> Verdict:
 
 
 def worst_severity_verdict(findings: tuple[Finding, ...]) -> Verdict:
-    if not findings:
+    """The verdict of the worst finding that counts (waived findings do not)."""
+    counted = [f.severity for f in findings if not f.waived]
+    if not counted:
         return Verdict.PASS
-    worst = max((f.severity for f in findings), key=SEVERITY_RANK.__getitem__)
+    worst = max(counted, key=SEVERITY_RANK.__getitem__)
     return _VERDICT_OF_SEVERITY[worst]
 
 
@@ -89,7 +103,7 @@ def domain_verdict(
     tested = [h.verdict for h in hosts if h.verdict is not Verdict.UNTESTED]
     if hosts and (not tested or all(v is Verdict.INCONCLUSIVE for v in tested)):
         return Verdict.INCONCLUSIVE
-    if not hosts and any(f.code == "dns.timeout" for f in findings):
+    if not hosts and any(f.code == "dns.timeout" and not f.waived for f in findings):
         return Verdict.INCONCLUSIVE  # no MX address could be looked up
     # An address that timed out while others answered is worth a warning, not a pass.
     ranked = [Verdict.WARN if v is Verdict.INCONCLUSIVE else v for v in verdicts]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import IntEnum
 
-from .model import Verdict
+from .model import DomainReport, Severity, Verdict
 
 
 class ExitCode(IntEnum):
@@ -25,3 +25,15 @@ def exit_code(verdicts: Iterable[Verdict]) -> ExitCode:
     if Verdict.INCONCLUSIVE in seen:
         return ExitCode.INCONCLUSIVE
     return ExitCode.OK
+
+
+def gated_verdict(report: DomainReport) -> Verdict:
+    """The domain's verdict as the gate sees it: with `fail_on = warn`, a warning fails."""
+    if report.verdict is Verdict.WARN and report.policy.fail_on is Severity.WARN:
+        return Verdict.FAIL
+    return report.verdict
+
+
+def gate(reports: Iterable[DomainReport]) -> ExitCode:
+    """The exit code for a run: each domain judged under its own policy."""
+    return exit_code(gated_verdict(r) for r in reports)

@@ -189,14 +189,35 @@ CATALOGUE: dict[str, Rule] = {
         "The certificate is signed with SHA-1 (or MD5), which senders reject: reissue it with SHA-256.",
     ),
     # Drift against a baseline (--baseline): what changed since an earlier run
-    "drift.mx-added": Rule(_I, "An MX host appeared since the baseline: if intended, make sure it has a valid certificate and is covered by any MTA-STS policy and TLSA records."),
-    "drift.mx-removed": Rule(_I, "An MX host disappeared since the baseline: if intended, update the MTA-STS policy's `mx:` lines and remove its TLSA records."),
-    "drift.address-added": Rule(_I, "An MX host gained an address since the baseline: check that the new server has the same TLS configuration."),
+    "drift.mx-added": Rule(
+        _I,
+        "An MX host appeared since the baseline: if intended, make sure it has a valid certificate and is covered by any MTA-STS policy and TLSA records.",
+    ),
+    "drift.mx-removed": Rule(
+        _I,
+        "An MX host disappeared since the baseline: if intended, update the MTA-STS policy's `mx:` lines and remove its TLSA records.",
+    ),
+    "drift.address-added": Rule(
+        _I,
+        "An MX host gained an address since the baseline: check that the new server has the same TLS configuration.",
+    ),
     "drift.address-removed": Rule(_I, "An MX host lost an address since the baseline."),
-    "drift.starttls-lost": Rule(_W, "This address offered STARTTLS in the baseline and no longer does: check the MTA's TLS settings survived the last change (Postfix: `smtpd_tls_security_level`; Exim: `tls_advertise_hosts`)."),
-    "drift.tls-downgraded": Rule(_W, "The negotiated TLS version dropped since the baseline: check `smtpd_tls_protocols` (Postfix) or `openssl_options`/`tls_require_ciphers` (Exim), and the OpenSSL the MTA links against."),
-    "drift.cert-changed": Rule(_I, "The certificate changed since the baseline (new fingerprint); expected after a renewal. If TLSA records pin the old key, publish the new one before switching."),
-    "drift.cert-worse": Rule(_W, "The new certificate is worse than the baseline's (shorter validity, weaker key, or no longer valid): check the renewal used the right CA, key type and chain."),
+    "drift.starttls-lost": Rule(
+        _W,
+        "This address offered STARTTLS in the baseline and no longer does: check the MTA's TLS settings survived the last change (Postfix: `smtpd_tls_security_level`; Exim: `tls_advertise_hosts`).",
+    ),
+    "drift.tls-downgraded": Rule(
+        _W,
+        "The negotiated TLS version dropped since the baseline: check `smtpd_tls_protocols` (Postfix) or `openssl_options`/`tls_require_ciphers` (Exim), and the OpenSSL the MTA links against.",
+    ),
+    "drift.cert-changed": Rule(
+        _I,
+        "The certificate changed since the baseline (new fingerprint); expected after a renewal. If TLSA records pin the old key, publish the new one before switching.",
+    ),
+    "drift.cert-worse": Rule(
+        _W,
+        "The new certificate is worse than the baseline's (shorter validity, weaker key, or no longer valid): check the renewal used the right CA, key type and chain.",
+    ),
 }
 
 

@@ -7,7 +7,7 @@ module imports nothing from the project.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -287,7 +287,7 @@ class DomainReport:
     hosts: tuple[HostReport, ...]
     findings: tuple[Finding, ...]  # domain-level findings (DNS, MX, drift)
     verdict: Verdict
-    policy: Policy = Policy()  # the effective policy this domain was judged by
+    policy: Policy = field(default_factory=Policy)  # the policy it was judged by
 
     def all_findings(self) -> tuple[Finding, ...]:
         """Domain findings first, then each host's, in report order."""

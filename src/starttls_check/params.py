@@ -10,6 +10,8 @@ import re
 
 from .names import is_ascii_number, is_hostname
 
+OUTPUT_FORMATS = ("table", "json", "junit", "github", "markdown")
+
 
 def parse_nameserver(text: str) -> tuple[str, int]:
     """`IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address → (address, port)."""
@@ -103,3 +105,12 @@ def parse_retries(value: int) -> int:
     if not 0 <= value <= 5:
         raise ValueError(f"bad number of retries {value}: expected 0 to 5")
     return value
+
+
+def parse_output(text: str) -> tuple[str, str]:
+    """`FORMAT:FILE` (an --output value) → (format, file name)."""
+    output_format, sep, path = text.partition(":")
+    if not sep or not path or output_format not in OUTPUT_FORMATS:
+        formats = ", ".join(OUTPUT_FORMATS)
+        raise ValueError(f"bad output {text!r}: expected FORMAT:FILE with FORMAT one of {formats}")
+    return output_format, path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..hints import finding
-from ..model import ErrorKind, Finding, Phase, ProbeError, SessionFacts
+from ..model import ErrorKind, Finding, Phase, ProbeError, Reply, SessionFacts
 
 DEPRECATED_TLS = {"SSLv3", "TLSv1", "TLSv1.1"}
 _CONNECT_CODES = {
@@ -76,3 +76,29 @@ def _error(subject: str, error: ProbeError) -> Finding:
     else:
         code = _PHASE_CODES.get(error.phase, "smtp.closed")
     return finding(code, subject, f"{error.phase}: {error.kind}: {error.detail}")
+
+
+def transient_reply(facts: SessionFacts) -> Reply | None:
+    """The 4xx reply that ended a session, if it ended on one: worth a polite retry.
+
+    421 to the greeting (busy, rate limited) and 4xx to EHLO or STARTTLS (454: TLS not
+    available for a temporary reason) say 'try again later' (RFC 5321 §4.2.1).
+    """
+    for reply in (facts.greeting, facts.ehlo_reply, facts.helo_reply, facts.starttls_reply):
+        if reply is not None and 400 <= reply.code < 500:
+            return reply
+    return None
+
+
+def transient_findings(
+    subject: str, earlier: tuple[SessionFacts, ...], final: SessionFacts
+) -> list[Finding]:
+    """`smtp.transient`: what the first attempts got, and how the retry turned out."""
+    if not earlier:
+        return []
+    first = transient_reply(earlier[0])
+    first_text = f"{first.code} {first.text}" if first else "a temporary failure"
+    outcome = transient_reply(final)
+    result = f"still {outcome.code} {outcome.text}" if outcome else "the retry got through"
+    message = f"first attempt: {first_text}; after {len(earlier)} retry(ies): {result}"
+    return [finding("smtp.transient", subject, message)]

@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 
 from .. import __version__
-from ..gate import exit_code
+from ..gate import gate
 from ..model import DomainReport
 
 SCHEMA_NAME = "starttls-check/report"
@@ -44,7 +44,7 @@ def envelope(reports: Sequence[DomainReport], generated_at: datetime) -> dict[st
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "starttls-check", "version": __version__},
         "generated_at": generated_at.isoformat(),
-        "exit_code": int(exit_code(r.verdict for r in reports)),
+        "exit_code": int(gate(reports)),
         "reports": [to_jsonable(r) for r in reports],
     }
 

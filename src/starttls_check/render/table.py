@@ -69,6 +69,8 @@ def domain_block(report: DomainReport) -> RenderableType:
     verdict = Text(f"{terminal_safe(report.ascii_domain)}: ")
     verdict.append(report.verdict.value.upper(), style=_VERDICT_STYLE[report.verdict])
     verdict.append(f" — {_SUMMARY[report.verdict]}")
+    if waived := sum(f.waived for f in report.all_findings()):
+        verdict.append(f" ({waived} waived)", style="dim")
     parts.append(verdict)
     return Group(*parts)
 
@@ -119,21 +121,25 @@ def certificate_cell(host: HostReport) -> Text:
 def findings_lines(findings: Sequence[Finding]) -> list[RenderableType]:
     """Findings grouped by code and message, so a problem shared by addresses reads once;
     each code's hint is shown once, under its first finding."""
-    groups: dict[tuple[str, Severity, str], list[str]] = {}
+    groups: dict[tuple[str, Severity, str, bool], list[str]] = {}
     hints: dict[str, str] = {}
     for f in findings:
-        groups.setdefault((f.code, f.severity, f.message), []).append(f.subject)
+        groups.setdefault((f.code, f.severity, f.message, f.waived), []).append(f.subject)
         hints.setdefault(f.code, f.hint)
     if not groups:
         return []
     grid = Table.grid(padding=(0, 1))
     grid.add_column(width=1, no_wrap=True)
     grid.add_column(ratio=1)
-    for (code, severity, message), subjects in groups.items():
+    for (code, severity, message, waived), subjects in groups.items():
         body = Text(f"{code} ", style="bold")
+        if waived:
+            body.append("(waived) ", style="italic")
         body.append(terminal_safe(", ".join(dict.fromkeys(subjects)), limit=400), style="dim")
         body.append("\n" + terminal_safe(message))
         if (hint := hints.pop(code, None)) is not None:
             body.append("\n→ " + hint, style="dim")
-        grid.add_row(Text(_SEVERITY_MARK[severity], style=_SEVERITY_STYLE[severity]), body)
+        mark = Text("-", style="dim") if waived else Text(_SEVERITY_MARK[severity])
+        mark.stylize("" if waived else _SEVERITY_STYLE[severity])
+        grid.add_row(mark, body)
     return [grid]

@@ -1,0 +1,5 @@
+"""Errors that end a run with one line on stderr and exit code 2. Imports nothing."""
+
+
+class UsageError(Exception):
+    """Something the user asked for cannot be done as asked (arguments, files, policy)."""
