@@ -9,32 +9,15 @@ terminal that shows the JSON.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 from .. import __version__
 from ..gate import gate
 from ..model import DomainReport
-
-SCHEMA_NAME = "starttls-check/report"
-SCHEMA_VERSION = 1
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums, datetimes and tuples to plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [to_jsonable(v) for v in value]
-    return value
+from ..serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
 
 
 def envelope(reports: Sequence[DomainReport], generated_at: datetime) -> dict[str, Any]:

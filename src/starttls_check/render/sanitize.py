@@ -9,15 +9,19 @@ is prevented separately: table cells are `rich.text.Text`, never markup strings.
 
 from __future__ import annotations
 
+import unicodedata
+
 MAX_FIELD = 300
-_BIDI = {0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+_LINE_BREAKS = {0x2028, 0x2029}  # line and paragraph separators: splitlines() breaks on them
 
 
 def _visible(char: str) -> str:
     code = ord(char)
     if code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
         return f"\\x{code:02x}"
-    if code in _BIDI:
+    # Format characters (bidi overrides and isolates, zero-width space and joiners, BOM)
+    # reorder or hide text; line separators break it.
+    if code in _LINE_BREAKS or unicodedata.category(char) == "Cf":
         return f"\\u{code:04x}"
     return char
 

@@ -1,0 +1,103 @@
+"""A Markdown summary for `$GITHUB_STEP_SUMMARY`, GitLab or a pull-request comment.
+
+Per domain: a heading with its verdict, a table of addresses and the findings with their
+hints. Server text (banners, names, reply text) is made visible with `terminal_safe`, then
+every Markdown metacharacter is backslash-escaped and `<`/`&` HTML-escaped, so it renders
+as the characters it is: no links, no HTML, no emphasis, no broken table cells. Hints are
+ours and written as Markdown (backticks around settings), so they are kept as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..model import DomainReport, Finding, HostReport, Verdict
+from .github import Level, level_of  # one rule for what fails, so both CI views agree
+from .sanitize import terminal_safe
+from .table import starttls_cell
+
+VERDICT_EMOJI = {
+    Verdict.PASS: "✅",
+    Verdict.WARN: "⚠️",
+    Verdict.FAIL: "❌",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.UNTESTED: "❔",
+}
+_LEVEL_EMOJI = {Level.ERROR: "❌", Level.WARNING: "⚠️", Level.NOTICE: "ℹ️"}  # noqa: RUF001
+# `<` and `&` as entities: a backslash before `&` would show `&lt;` literally. `~` is
+# GFM strikethrough. Everything else here is CommonMark punctuation with a meaning.
+# terminal_safe keeps the Unicode line and paragraph separators; some viewers break on them.
+_ESCAPES = {c: "\\" + c for c in "\\`*_{}[]()#+-.!|>~"} | {"<": "&lt;", "&": "&amp;"}
+_MARKDOWN = str.maketrans(_ESCAPES)
+_HEADER = ("MX", "pref", "address", "STARTTLS", "TLS", "certificate", "verdict")
+
+
+def md(text: str) -> str:
+    """Server text as literal Markdown: visible controls, no syntax, one line."""
+    return terminal_safe(text).translate(_MARKDOWN)
+
+
+def render_markdown(reports: Sequence[DomainReport]) -> str:
+    """All domains, one section each."""
+    return "\n".join(domain_section(report) for report in reports)
+
+
+def domain_section(report: DomainReport) -> str:
+    """Heading with the verdict, the address table, the findings."""
+    verdict, fail_on = report.verdict, report.policy.fail_on
+    lines = [f"## {VERDICT_EMOJI[verdict]} {md(report.domain)}: {verdict}", ""]
+    if report.ascii_domain != report.domain:
+        lines += [f"Checked as {md(report.ascii_domain)}\\.", ""]
+    lines += [f"Addresses checked: {len(report.hosts)}; the policy fails on **{fail_on}**\\.", ""]
+    if report.hosts:
+        lines += [*_table(report.hosts), ""]
+    lines += [*_findings(report), ""]
+    return "\n".join(lines)
+
+
+def _table(hosts: Sequence[HostReport]) -> list[str]:
+    rows = [_HEADER, ("---", "--:", "---", "---", "---", "---", "---")]
+    for host in hosts:
+        tls = host.facts.tls
+        rows.append(
+            (
+                md(host.mx),
+                str(host.preference),
+                md(host.address),
+                md(starttls_cell(host)),
+                md(tls.version) if tls else "—",
+                md(_certificate(host)),
+                f"{VERDICT_EMOJI[host.verdict]} {host.verdict}",
+            )
+        )
+    return ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _certificate(host: HostReport) -> str:
+    """`valid, 89 d`, or the problems and days left, as the terminal table says it."""
+    trust, tls = host.trust, host.facts.tls
+    if trust is None or tls is None:
+        return "—"
+    days = f", {tls.chain[0].days_left} d" if tls.chain else ""
+    return ("valid" if trust.valid else ", ".join(p.value for p in trust.problems)) + days
+
+
+def _findings(report: DomainReport) -> list[str]:
+    """One item per finding; each code's hint once, under its first finding."""
+    pairs: list[tuple[Finding, Verdict | None]] = [(f, None) for f in report.findings]
+    pairs += [(f, h.verdict) for h in report.hosts for f in h.findings]
+    if not pairs:
+        return ["No findings\\."]
+    lines, hinted = ["### Findings", ""], set()
+    for f, host_verdict in pairs:
+        if f.waived:
+            mark, waived = "🔕", " (waived)"  # accepted by the owner (--allow)
+        elif host_verdict in (Verdict.UNTESTED, Verdict.INCONCLUSIVE):
+            mark, waived = "❔", ""
+        else:
+            mark, waived = _LEVEL_EMOJI[level_of(f, report.policy.fail_on, host_verdict)], ""
+        lines.append(f"- {mark} `{f.code}`{waived} {md(f.subject)}: {md(f.message)}")
+        if f.code not in hinted:
+            hinted.add(f.code)
+            lines.append(f"  - {f.hint}")
+    return lines

@@ -1,0 +1,28 @@
+"""The generic serialiser: the model as plain JSON values, and the schema's identity.
+
+Used by the JSON renderer and by the baseline reader (which compares today's report with an
+earlier one in the same shape), so it lives below both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+SCHEMA_NAME = "starttls-check/report"
+SCHEMA_VERSION = 1
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums, datetimes and tuples to plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    return value
