@@ -24,6 +24,7 @@ from .loopback.shared_port import servers_on_shared_port
 from .loopback.smtp_server import Script, server_tls_context, standard_session
 from .model import DomainReport
 
+DEMO_PORT = 2525  # stable when free, so two demo runs can be compared (--baseline)
 DEMO_DOMAINS = ("good.test", "mixed.test", "plain.test", "expired.test", "wrongname.test")
 
 
@@ -70,7 +71,7 @@ async def _demo(settings: CheckSettings) -> tuple[DomainReport, ...]:
     ca = make_ca("starttls-check demo CA")
     async with (
         LoopbackDnsServer({"test.": DEMO_ZONE}) as dns_server,
-        servers_on_shared_port(_scripts(ca)) as port,
+        servers_on_shared_port(_scripts(ca), preferred_port=DEMO_PORT) as port,
     ):
         world = dataclasses.replace(
             settings,

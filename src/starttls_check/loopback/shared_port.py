@@ -17,15 +17,19 @@ _ATTEMPTS = 5  # the port chosen on the first address may be taken on another on
 
 
 @contextlib.asynccontextmanager
-async def servers_on_shared_port(scripts: Mapping[str, Script]) -> AsyncIterator[int]:
+async def servers_on_shared_port(
+    scripts: Mapping[str, Script], *, preferred_port: int = 0
+) -> AsyncIterator[int]:
     """Start one server per address (all on one free port); yield the port; stop them.
+
+    `preferred_port` is tried first (a stable port lets two runs be compared), then any.
 
     Script errors are raised after the servers stop, so a broken server fails the test
     that used it rather than showing up only as a client-side timeout.
     """
     for attempt in range(_ATTEMPTS):
         servers: list[LoopbackSmtpServer] = []
-        port = 0
+        port = preferred_port if attempt == 0 else 0
         try:
             for address, script in scripts.items():
                 servers.append(LoopbackSmtpServer(script, host=address, port=port))
