@@ -22,7 +22,7 @@ from starttls_check.loopback.smtp_server import (
     server_tls_context,
     standard_session,
 )
-from starttls_check.model import CertProblem, DomainReport, ErrorKind, Phase, Verdict
+from starttls_check.model import CertProblem, DomainReport, ErrorKind, Phase, Policy, Verdict
 
 from .harness import good_script, mail_world, run
 
@@ -303,6 +303,14 @@ def test_tls10_only_server_is_measured_not_failed() -> None:
     assert tls.version == "TLSv1"
     assert codes(report) == ["tls.version-deprecated"]
     assert report.verdict is Verdict.WARN
+
+    async def go_strict() -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": script}, ca=ca) as world:
+            return await world.check("example.test", policy=Policy(min_tls="1.2"))
+
+    strict = run(go_strict())
+    assert codes(strict) == ["tls.version-deprecated", "tls.below-minimum"]
+    assert strict.verdict is Verdict.FAIL
 
 
 def test_hostile_banner_is_kept_verbatim_in_facts() -> None:
