@@ -9,37 +9,29 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
 
 from . import __version__
 from .errors import UsageError
-from .params import (
-    OUTPUT_FORMATS,
-    parse_domain,
-    parse_expiry_days,
-    parse_hostname,
-    parse_min_tls,
-    parse_nameserver,
-    parse_output,
-    parse_retries,
-    parse_timeout,
-    parse_waiver_text,
-)
+from .formats import OUTPUT_FORMATS
 
-T = TypeVar("T")
 EXIT_USAGE = 2
 _SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries"}
 _POLICY = {"fail_on", "min_tls", "require_valid_cert", "cert_expiry_days", "allow"}
 _POLICY |= {"require_dane", "require_mta_sts"}
 
 
-def _convert(parse: Callable[[Any], T]) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    """Wrap a pure parser as a click callback: ValueError becomes a usage error."""
+def _convert(parser: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """Wrap the pure parser `params.<parser>` as a click callback: ValueError becomes a
+    usage error. The parsers are imported when a value is parsed, not for `--help`."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        from . import params
+
+        parse: Callable[[Any], Any] = getattr(params, parser)
         try:
             if value is None:
                 return None
@@ -65,13 +57,13 @@ def _terminal_width() -> int:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("domains", nargs=-1, callback=_convert(parse_domain))
+@click.argument("domains", nargs=-1, callback=_convert("parse_domain"))
 @click.option(
     "--nameserver",
     "nameservers",
     multiple=True,
     metavar="IP[:PORT]",
-    callback=_convert(parse_nameserver),
+    callback=_convert("parse_nameserver"),
     help="Ask this name server (repeatable) instead of the system's.",
 )
 @click.option(
@@ -95,14 +87,14 @@ def _terminal_width() -> int:
     default=15.0,
     show_default=True,
     metavar="SECONDS",
-    callback=_convert(parse_timeout),
+    callback=_convert("parse_timeout"),
     help="Per-phase network timeout (connect, greeting, each reply, handshake); "
     "each address gets four times this in all.",
 )
 @click.option(
     "--ehlo",
     metavar="NAME",
-    callback=_convert(parse_hostname),
+    callback=_convert("parse_hostname"),
     help="Name sent in EHLO [default: this host's name if it has a dot, "
     "else starttls-check.localdomain].",
 )
@@ -119,7 +111,7 @@ def _terminal_width() -> int:
     "outputs",
     multiple=True,
     metavar="FORMAT:FILE",
-    callback=_convert(parse_output),
+    callback=_convert("parse_output"),
     help="Also write a report to FILE (repeatable), e.g. junit:report.xml.",
 )
 @click.option("--no-color", is_flag=True, help="No colour (NO_COLOR is honoured too).")
@@ -139,7 +131,7 @@ def _terminal_width() -> int:
 @click.option(
     "--min-tls",
     metavar="1.2|1.3",
-    callback=_convert(parse_min_tls),
+    callback=_convert("parse_min_tls"),
     help="A negotiated TLS version below this is a failure.",
 )
 @click.option(
@@ -153,14 +145,14 @@ def _terminal_width() -> int:
     default=14,
     show_default=True,
     metavar="N",
-    callback=_convert(parse_expiry_days),
+    callback=_convert("parse_expiry_days"),
     help="Warn when a certificate expires within N days.",
 )
 @click.option(
     "--allow",
     multiple=True,
     metavar="CODE[@HOST]",
-    callback=_convert(parse_waiver_text),
+    callback=_convert("parse_waiver_text"),
     help="Waive a finding code, optionally on one MX host (repeatable).",
 )
 @click.option("--require-dane", is_flag=True, help="Fail when DANE is missing (not checked yet).")
@@ -179,7 +171,7 @@ def _terminal_width() -> int:
     default=1,
     show_default=True,
     metavar="N",
-    callback=_convert(parse_retries),
+    callback=_convert("parse_retries"),
     help="Retry an address that answered with a temporary 4xx reply N times.",
 )
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")

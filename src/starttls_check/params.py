@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import re
 
+from .formats import OUTPUT_FORMATS
 from .names import is_ascii_number, is_hostname
-
-OUTPUT_FORMATS = ("table", "json", "junit", "github", "markdown")
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..model import DomainReport
 
-from ..params import OUTPUT_FORMATS as FORMATS
+from ..formats import OUTPUT_FORMATS as FORMATS
 
 __all__ = ["FORMATS", "render"]
 
