@@ -443,8 +443,10 @@ def test_garbage_in_place_of_the_intermediate(pki: Pki) -> None:
         pytest.param([], "*.example.test", MX, (), id="cn-fallback-wildcard"),
         pytest.param(["other.example.test"], MX, MX, (P.NAME_MISMATCH,), id="cn-ignored-with-san"),
         pytest.param(["192.0.2.25"], "ip.example.test", MX, (P.NAME_MISMATCH,), id="ip-san-only"),
+        # A host named by address ([192.0.2.25]:25) is matched against IP SANs only.
+        pytest.param(["192.0.2.25"], "ip.example.test", "192.0.2.25", (), id="address-ip-san"),
         pytest.param(
-            ["192.0.2.25"], "ip.example.test", "192.0.2.25", (P.NAME_MISMATCH,), id="ip-not-dns"
+            ["192.0.2.26"], "192.0.2.25", "192.0.2.25", (P.NAME_MISMATCH,), id="address-not-cn"
         ),
         # As OpenSSL's X509_check_host: only dNSName entries suppress the CN fallback.
         pytest.param(["192.0.2.25"], MX, MX, (), id="cn-fallback-when-san-has-only-ips"),

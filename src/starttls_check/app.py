@@ -31,7 +31,7 @@ FALLBACK_EHLO = "starttls-check.localdomain"
 class Invocation:
     """What the command line asked for; only options actually given are in the overrides."""
 
-    domains: tuple[str, ...]
+    domains: tuple[Any, ...]  # Target values from the command line (str from a config)
     demo: bool = False
     config: Path | None = None
     output_format: str = "table"
@@ -66,8 +66,9 @@ def run(invocation: Invocation) -> int:
     return int(gate(reports))
 
 
-def _settings(invocation: Invocation, config: Any, domains: Sequence[str]) -> CheckSettings:
+def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> CheckSettings:
     from .check import CheckSettings
+    from .formats import MailProtocol
 
     values: dict[str, Any] = dict(config.settings) if config else {}
     values.update(invocation.settings)
@@ -79,7 +80,8 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[str]) -> Ch
         resolvers = () if invocation.demo else _system_nameservers()
     return CheckSettings(
         nameservers=resolvers,
-        port=values.get("port", 25),
+        port=values.get("port"),
+        protocol=MailProtocol(values.get("protocol", "smtp")),
         timeout=values.get("timeout", 15.0),
         ehlo_name=values.get("ehlo") or default_ehlo_name(),
         ca_files=tuple(values.get("ca_files", ())),
@@ -90,7 +92,7 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[str]) -> Ch
     )
 
 
-def _policies(invocation: Invocation, config: Any, domains: Sequence[str]) -> dict[str, Policy]:
+def _policies(invocation: Invocation, config: Any, domains: Sequence[Any]) -> dict[str, Policy]:
     """The effective policy of every domain (key "" for domains the file does not list)."""
     policies = {"": _cli_policy(invocation, config, None)}
     if config:
@@ -165,7 +167,7 @@ def default_ehlo_name() -> str:
         return FALLBACK_EHLO
 
 
-def _run(domains: Sequence[str], settings: CheckSettings) -> Sequence[DomainReport]:
+def _run(domains: Sequence[Any], settings: CheckSettings) -> Sequence[DomainReport]:
     import asyncio
 
     from .check import check_domains_async

@@ -6,6 +6,7 @@ for why the path is built here rather than by a web-PKI verifier.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,8 +62,7 @@ def judge_chain(
         problems.append(CertProblem.EXPIRED)
     elif any(now < c.not_valid_before_utc for c in served_path):
         problems.append(CertProblem.NOT_YET_VALID)
-    dns_names, _ = subject_alt_names(leaf)
-    if not name_matches(name, dns_names, common_name(leaf)):
+    if not _names_match(leaf, name):
         problems.append(CertProblem.NAME_MISMATCH)
     if any(_weak_key(c) for c in served_path):
         problems.append(CertProblem.WEAK_KEY)
@@ -75,6 +75,16 @@ def judge_chain(
         checked_name=name,
         detail=path.detail,
     )
+
+
+def _names_match(leaf: x509.Certificate, name: str) -> bool:
+    """A host name against DNS names (or the CN); an address only against IP SANs."""
+    dns_names, ip_names = subject_alt_names(leaf)
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return name_matches(name, dns_names, common_name(leaf))
+    return any(ipaddress.ip_address(ip) == address for ip in ip_names)
 
 
 def _parse(chain_der: tuple[bytes, ...]) -> list[x509.Certificate]:

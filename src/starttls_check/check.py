@@ -21,11 +21,13 @@ from .checks.mx import evaluate_dns
 from .checks.session import transient_reply
 from .dnsclient import DnsClient, Nameserver, to_ascii_domain
 from .evaluate import domain_verdict, evaluate_host
-from .mailhosts import resolve_mail_hosts
-from .model import DomainReport, HostReport, Policy, SessionFacts, Verdict
+from .formats import MailProtocol
+from .mailhosts import direct_address, resolve_host, resolve_mail_hosts
+from .model import DnsFacts, DnsStatus, DomainReport, HostReport, Policy, SessionFacts, Verdict
 from .policy import apply_policy
+from .protocols import PROTOCOLS
 from .smtp_session import SessionSettings, probe_smtp
-from .targets import ProbeTarget, is_hostname, probe_targets
+from .targets import ProbeTarget, Target, is_hostname, probe_targets
 from .trust_store import load_trust_store
 
 DEFAULT_TIMEOUT = 15.0  # seconds per phase: postscreen's 6 s greeting delay passes easily
@@ -41,7 +43,8 @@ class CheckSettings:
     """Everything a check depends on outside itself."""
 
     nameservers: tuple[Nameserver, ...]
-    port: int = 25
+    port: int | None = None  # None: the protocol's usual port (25 for SMTP)
+    protocol: MailProtocol = MailProtocol.SMTP
     timeout: float = DEFAULT_TIMEOUT
     ehlo_name: str = "starttls-check.localdomain"
     ca_files: tuple[Path, ...] = ()
@@ -61,9 +64,10 @@ class CheckSettings:
 
 
 async def check_domains_async(
-    domains: Sequence[str], settings: CheckSettings
+    domains: Sequence[str | Target], settings: CheckSettings
 ) -> tuple[DomainReport, ...]:
-    """Check several domains at once; reports come back in the order asked."""
+    """Check several domains (or bracketed hosts, see `Target`) at once; reports come
+    back in the order asked."""
     store = settings.trust_store or load_trust_store(
         settings.ca_files, use_system=settings.use_system_trust
     )
@@ -94,16 +98,18 @@ class _Run:
             lambda: asyncio.Semaphore(settings.per_address)
         )
 
-    async def check(self, domain: str) -> DomainReport:
+    async def check(self, wanted: str | Target) -> DomainReport:
         started = time.perf_counter()
         checked_at = self.settings.clock()
-        ascii_domain = to_ascii_domain(domain)
+        target = wanted if isinstance(wanted, Target) else Target(text=wanted, domain=wanted)
+        ascii_domain = to_ascii_domain(target.name) if target.address is None else target.name
         policy = self.settings.policy_for(ascii_domain)
-        dns_facts = await resolve_mail_hosts(self.dns, ascii_domain)
-        targets = probe_targets(dns_facts, self.settings.port)
+        dns_facts = await self.resolve(target, ascii_domain)
+        port = target.port or self.settings.port or PROTOCOLS[self.settings.protocol].default_port
+        targets = probe_targets(dns_facts, port)
         hosts = tuple(await asyncio.gather(*(self.probe(t, checked_at, policy) for t in targets)))
         report = DomainReport(
-            domain=domain,
+            domain=target.text,
             ascii_domain=ascii_domain,
             checked_at=checked_at,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
@@ -123,12 +129,26 @@ class _Run:
             report, findings=judged, verdict=domain_verdict(dns_facts, judged, hosts)
         )
 
+    async def resolve(self, target: Target, name: str) -> DnsFacts:
+        """MX lookup for a domain; for a bracketed host its addresses; an address as is."""
+        if target.domain is not None:
+            return await resolve_mail_hosts(self.dns, name)
+        if target.host is not None:
+            host = await resolve_host(self.dns, name, preference=0, implicit=False)
+        else:
+            host = direct_address(name)
+        detail = "no MX lookup: the host was named directly"
+        return DnsFacts(
+            domain=name, mx_status=DnsStatus.OK, mx_detail=detail, null_mx=False, hosts=(host,)
+        )
+
     async def probe(self, target: ProbeTarget, checked_at: datetime, policy: Policy) -> HostReport:
         settings = SessionSettings(
             ehlo_name=self.settings.ehlo_name,
             timeout=self.settings.timeout,
             deadline=self.settings.timeout * DEADLINE_FACTOR,
             checked_at=checked_at,
+            protocol=self.settings.protocol,
         )
         # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
         server_name = target.mx if is_hostname(target.mx) else None

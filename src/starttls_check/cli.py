@@ -16,10 +16,10 @@ from click.core import ParameterSource
 
 from . import __version__
 from .errors import UsageError
-from .formats import OUTPUT_FORMATS
+from .formats import OUTPUT_FORMATS, MailProtocol
 
 EXIT_USAGE = 2
-_SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries"}
+_SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries", "protocol"}
 _POLICY = {"fail_on", "min_tls", "require_valid_cert", "cert_expiry_days", "allow"}
 _POLICY |= {"require_dane", "require_mta_sts"}
 
@@ -57,7 +57,7 @@ def _terminal_width() -> int:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("domains", nargs=-1, callback=_convert("parse_domain"))
+@click.argument("targets", nargs=-1, callback=_convert("parse_target"))
 @click.option(
     "--nameserver",
     "nameservers",
@@ -69,9 +69,15 @@ def _terminal_width() -> int:
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),
-    default=25,
+    help="Port on every host [default: the protocol's, 25 for SMTP].",
+)
+@click.option(
+    "--protocol",
+    type=click.Choice([p.value for p in MailProtocol]),
+    default="smtp",
     show_default=True,
-    help="SMTP port on every MX host.",
+    help="smtp, submission (587), smtps (465), lmtp (24), imap (143), imaps (993), "
+    "pop3 (110), pop3s (995); the s forms are implicit TLS.",
 )
 @click.option(
     "--ca-file",
@@ -206,7 +212,7 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         policy["allow"] = tuple(Waiver(code=c, host=h) for c, h in policy["allow"])
     color = not options["no_color"] and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     invocation = Invocation(
-        domains=options["domains"],
+        domains=options["targets"],
         demo=options["demo"],
         config=Path(options["config"]) if options["config"] else None,
         output_format=options["output_format"],

@@ -76,3 +76,16 @@ def _aliases(*answers: DnsAnswer) -> tuple[str, ...]:
         if answer.cname_chain:
             return answer.cname_chain
     return ()
+
+
+def direct_address(address: str) -> MxHost:
+    """An address named directly (`[192.0.2.1]`): nothing to look up."""
+    return MxHost(
+        name=address,
+        preference=0,
+        implicit=False,
+        cname_chain=(),
+        addresses=(address,),
+        ipv4_status=DnsStatus.OK,
+        ipv6_status=DnsStatus.OK,
+    )

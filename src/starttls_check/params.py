@@ -7,9 +7,13 @@ Imports stay light so that `--help` costs no more than click itself.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .formats import OUTPUT_FORMATS
 from .names import is_ascii_number, is_hostname
+
+if TYPE_CHECKING:
+    from .targets import Target
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
@@ -44,20 +48,57 @@ def parse_port(text: str) -> int:
 
 def parse_domain(text: str) -> str:
     """A mail domain as the user typed it (IDN allowed); returns it in A-label form."""
+    ascii_name = _a_labels(text, what="domain")
+    if "." not in ascii_name:
+        raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
+    return ascii_name
+
+
+def _a_labels(text: str, *, what: str) -> str:
+    """A host or domain name (IDN allowed) in A-label form, or a one-line ValueError."""
     import dns.exception
     import dns.name
 
+    example = "expected a domain name such as example.com"
     stripped = text.strip().removesuffix(".")  # one final dot is fine; two are an empty label
-    bad_characters = any(c.isspace() or c in "/@" for c in stripped)
+    bad_characters = any(c.isspace() or c in "/@[]" for c in stripped)
     if not stripped or stripped.endswith(".") or bad_characters:
-        raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
+        raise ValueError(f"bad {what} {text!r}: {example}")
     try:
         ascii_name = dns.name.from_text(stripped).to_text(omit_final_dot=True).lower()
     except (dns.exception.DNSException, UnicodeError) as exc:
-        raise ValueError(f"bad domain {text!r}: {exc}") from None
-    if "." not in ascii_name or not is_hostname(ascii_name):
-        raise ValueError(f"bad domain {text!r}: expected a domain name such as example.com")
+        raise ValueError(f"bad {what} {text!r}: {exc}") from None
+    if not is_hostname(ascii_name):
+        if all(part.isdigit() for part in ascii_name.split(".")):
+            example = "an IP address goes in brackets, e.g. [192.0.2.1]:25"
+        raise ValueError(f"bad {what} {text!r}: {example}")
     return ascii_name
+
+
+def parse_target(text: str) -> Target:
+    """A domain (MX lookup) or a bracketed host or address (no MX lookup), Postfix-style:
+    `example.com`, `example.com:587`, `[mx.example.com]`, `[192.0.2.1]:25`, `[2001:db8::1]:25`.
+    """
+    from .targets import Target
+
+    value = text.strip()
+    if not value.startswith("["):
+        if value.count(":") > 1:
+            raise ValueError(f"bad target {text!r}: an IPv6 address goes in brackets, [::1]:25")
+        name, sep, port_text = value.partition(":")
+        port = parse_port(port_text) if sep else None
+        return Target(text=text, domain=_a_labels(name, what="domain"), port=port)
+    inner, sep, rest = value[1:].partition("]")
+    if not sep or not inner or (rest and not rest.startswith(":")):
+        raise ValueError(f"bad target {text!r}: expected [host], [host]:PORT or [address]:PORT")
+    port = parse_port(rest[1:]) if rest else None
+    import ipaddress
+
+    try:
+        address = str(ipaddress.ip_address(inner))
+    except ValueError:
+        return Target(text=text, host=_a_labels(inner, what="host"), port=port)
+    return Target(text=text, address=address, port=port)
 
 
 def parse_hostname(text: str) -> str:

@@ -157,10 +157,17 @@ Action = Send | StartTls | Close
 
 
 class SmtpClient:
-    """The client's half of the session as a state machine; records what it saw."""
+    """The client's half of the session as a state machine; records what it saw.
 
-    def __init__(self, ehlo_name: str) -> None:
+    `hello` is EHLO, or LHLO for LMTP (RFC 2033, which has no HELO to fall back to).
+    With `implicit_tls` (SMTPS, RFC 8314) the connection is already encrypted: the one
+    EHLO is the one inside TLS, and STARTTLS is neither expected nor sent.
+    """
+
+    def __init__(self, ehlo_name: str, *, hello: str = "EHLO", implicit_tls: bool = False) -> None:
         self.ehlo_name = ehlo_name
+        self.hello = hello
+        self.implicit_tls = implicit_tls
         self.state = State.GREETING
         self.greeting: Reply | None = None
         self.ehlo_command: str | None = None
@@ -171,6 +178,11 @@ class SmtpClient:
         self.starttls_reply: Reply | None = None
         self.ehlo_tls_reply: Reply | None = None
         self.capabilities_after_tls: tuple[str, ...] | None = None
+
+    def transcript_lines(self, reply: Reply) -> list[str]:
+        """The reply as it appeared on the wire."""
+        last = len(reply.lines) - 1
+        return [f"{reply.code}{' ' if i == last else '-'}{t}" for i, t in enumerate(reply.lines)]
 
     def receive(self, reply: Reply) -> Action:
         """Feed the reply to the last command (or the greeting); get the next action."""
@@ -189,7 +201,7 @@ class SmtpClient:
     def tls_established(self) -> Action:
         """The handshake succeeded: greet again, inside TLS."""
         self.state = State.EHLO_TLS
-        return Send(f"EHLO {self.ehlo_name}")
+        return Send(f"{self.hello} {self.ehlo_name}")
 
     def _quit(self) -> Action:
         self.state = State.QUIT
@@ -200,11 +212,15 @@ class SmtpClient:
         if reply.code != 220:
             return self._quit()
         self.state = State.EHLO
-        self.ehlo_command = "EHLO"
-        return Send(f"EHLO {self.ehlo_name}")
+        self.ehlo_command = self.hello
+        return Send(f"{self.hello} {self.ehlo_name}")
 
     def _on_ehlo(self, reply: Reply) -> Action:
         self.ehlo_reply = reply
+        if reply.code == 250 and self.implicit_tls:
+            self.capabilities = self.capabilities_after_tls = parse_capabilities(reply)
+            self.ehlo_tls_reply = reply
+            return self._quit()
         if reply.code == 250:
             self.capabilities = parse_capabilities(reply)
             self.starttls_offered = any(
@@ -214,7 +230,7 @@ class SmtpClient:
                 return self._quit()
             self.state = State.STARTTLS
             return Send("STARTTLS")
-        if 500 <= reply.code < 600:  # RFC 5321 §3.2: fall back to HELO
+        if 500 <= reply.code < 600 and self.hello == "EHLO":  # RFC 5321 §3.2: try HELO
             self.state = State.HELO
             self.ehlo_command = "HELO"
             return Send(f"HELO {self.ehlo_name}")

@@ -1,4 +1,7 @@
-"""One SMTP session to one address: the I/O around the sans-I/O client.
+"""One mail session to one address: the I/O around the sans-I/O client.
+
+SMTP by default; LMTP, IMAP, POP3 and their implicit-TLS variants run through the same
+driver with their own client (protocols.py), so every protocol gets the same defences.
 
 The session is driven from an `asyncio.Protocol` feeding one `ReplyReader`, not from
 `StreamReader`/`StreamWriter.start_tls()`: with streams, plaintext that a server sends
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .certs import describe_certificate
+from .formats import MailProtocol
 from .model import (
     Direction,
     ErrorKind,
@@ -27,15 +31,8 @@ from .model import (
     SessionFacts,
     TlsResult,
 )
-from .smtp_protocol import (
-    Close,
-    RemoteProtocolError,
-    ReplyReader,
-    Send,
-    SmtpClient,
-    StartTls,
-    State,
-)
+from .protocols import PROTOCOLS, Reader, new_dialogue
+from .smtp_protocol import Close, RemoteProtocolError, Send, StartTls, State
 from .tls import fact_gathering_context, peer_chain_der
 
 MAX_TRANSCRIPT_ENTRIES = 400
@@ -62,6 +59,9 @@ class SessionSettings:
     timeout: float  # each phase: connect, every reply, the handshake
     deadline: float  # the whole session
     checked_at: datetime  # the report's clock, for certificate days-left
+    protocol: MailProtocol = MailProtocol.SMTP
+    tls_context: ssl.SSLContext | None = None  # deep probes offer narrower protocol sets
+    pipeline_after_starttls: str | None = None  # deep probe: a command sent with STARTTLS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +70,7 @@ class SessionOutcome:
 
     facts: SessionFacts
     chain_der: tuple[bytes, ...]
+    answered_inside_tls: Reply | None = None  # a reply nobody asked for, right after TLS
 
 
 class _ConnectionClosed(Exception):
@@ -79,7 +80,7 @@ class _ConnectionClosed(Exception):
 class _ReplyStream(asyncio.Protocol):
     """Feeds received bytes to the reader and wakes whoever waits for a reply."""
 
-    def __init__(self, reader: ReplyReader) -> None:
+    def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self.transport: asyncio.Transport | None = None
         self.protocol_error: RemoteProtocolError | None = None
@@ -131,8 +132,9 @@ class _Session:
     ) -> None:
         self.address, self.port, self.server_name = address, port, server_name
         self.settings = settings
-        self.client = SmtpClient(settings.ehlo_name)
-        self.stream = _ReplyStream(ReplyReader())
+        self.reader, self.client = new_dialogue(settings.protocol, settings.ehlo_name)
+        self.stream = _ReplyStream(self.reader)
+        self.answered_inside_tls: Reply | None = None
         self.phase = Phase.CONNECT
         self.started = time.perf_counter()
         self.transcript: list[Exchange] = []
@@ -153,13 +155,15 @@ class _Session:
         async with asyncio.timeout(self.settings.timeout):
             await loop.create_connection(lambda: self.stream, self.address, self.port)
         self.note(Direction.EVENT, "connected")
+        if PROTOCOLS[self.settings.protocol].implicit_tls:
+            self.phase = Phase.HANDSHAKE
+            await self.handshake(loop)
         self.phase = Phase.GREETING
         while True:
             async with asyncio.timeout(self.settings.timeout):
                 reply = await self.stream.next_reply()
-            for i, line in enumerate(reply.lines):
-                sep = " " if i == len(reply.lines) - 1 else "-"
-                self.note(Direction.RECEIVED, f"{reply.code}{sep}{line}")
+            for line in self.client.transcript_lines(reply):
+                self.note(Direction.RECEIVED, line)
             action = self.client.receive(reply)
             if isinstance(action, StartTls):
                 action = await self.upgrade(loop)
@@ -169,9 +173,16 @@ class _Session:
 
     def send(self, action: Send) -> None:
         self.phase = _PHASE_OF_STATE[self.client.state]
-        self.note(Direction.SENT, action.command)
+        lines = [action.command]
+        extra = self.settings.pipeline_after_starttls
+        if extra and self.client.state is State.STARTTLS:
+            lines.append(extra)  # deliberately in the same segment: the injection probe
+        for line in lines:
+            self.note(Direction.SENT, line)
         assert self.stream.transport is not None
-        self.stream.transport.write(action.command.encode("ascii", "replace") + b"\r\n")
+        self.stream.transport.write(
+            "".join(f"{line}\r\n" for line in lines).encode("ascii", "replace")
+        )
 
     async def upgrade(self, loop: asyncio.AbstractEventLoop) -> Send | Close:
         self.phase = Phase.HANDSHAKE
@@ -179,22 +190,39 @@ class _Session:
         if leftover:  # RFC 3207 §4.2: discard, never read it back as if it came over TLS
             self.injected = leftover[:MAX_EVIDENCE_BYTES].decode("latin-1")
             self.note(Direction.EVENT, f"discarded {len(leftover)} bytes sent before TLS")
+        await self.handshake(loop)
+        if self.settings.pipeline_after_starttls:
+            await self.catch_unsolicited_reply()
+        action = self.client.tls_established()
+        assert isinstance(action, Send)
+        return action
+
+    async def handshake(self, loop: asyncio.AbstractEventLoop) -> None:
         self.note(Direction.EVENT, f"TLS handshake, SNI {self.server_name or '(none)'}")
         assert self.stream.transport is not None
         began = time.perf_counter()
         transport = await loop.start_tls(
             self.stream.transport,
             self.stream,
-            fact_gathering_context(),
+            self.settings.tls_context or fact_gathering_context(),
             server_hostname=self.server_name,
             ssl_handshake_timeout=self.settings.timeout,
         )
         assert isinstance(transport, asyncio.Transport)
         self.stream.transport = transport
         self.record_tls(transport, (time.perf_counter() - began) * 1000)
-        action = self.client.tls_established()
-        assert isinstance(action, Send)
-        return action
+
+    async def catch_unsolicited_reply(self) -> None:
+        """A server that kept the command pipelined behind STARTTLS answers it now, inside
+        TLS, before we have said anything: the CVE-2011-0411 command injection."""
+        try:
+            async with asyncio.timeout(min(self.settings.timeout, 1.0)):
+                self.answered_inside_tls = await self.stream.next_reply()
+        except (TimeoutError, _ConnectionClosed, RemoteProtocolError):
+            return  # nothing answered (or the session broke: the next step reports it)
+        for line in self.client.transcript_lines(self.answered_inside_tls):
+            self.note(Direction.RECEIVED, line)
+        self.note(Direction.EVENT, "the server answered the command sent with STARTTLS")
 
     def record_tls(self, transport: asyncio.Transport, handshake_ms: float) -> None:
         ssl_object = transport.get_extra_info("ssl_object")
@@ -263,7 +291,11 @@ async def probe_smtp(
             error = None
         else:
             session.note(Direction.EVENT, f"{error.phase} failed: {error.kind}: {error.detail}")
-    return SessionOutcome(facts=session.facts(error), chain_der=session.chain_der)
+    return SessionOutcome(
+        facts=session.facts(error),
+        chain_der=session.chain_der,
+        answered_inside_tls=session.answered_inside_tls,
+    )
 
 
 def _classify(phase: Phase, exc: BaseException) -> ProbeError:

@@ -23,6 +23,22 @@ class MxRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """What the user asked to check: a domain (MX lookup), or one host or address."""
+
+    text: str  # as written, e.g. "example.com:587" or "[mx.example.com]"
+    domain: str | None = None  # A-labels: look up its MX records
+    host: str | None = None  # A-labels: in brackets, no MX lookup
+    address: str | None = None  # an IP literal in brackets
+    port: int | None = None  # None: --port, else the protocol's default
+
+    @property
+    def name(self) -> str:
+        """The domain, host or address: what the report is keyed by."""
+        return self.domain or self.host or self.address or ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProbeTarget:
     """One session to open: an MX name, one of its addresses, the port."""
 
