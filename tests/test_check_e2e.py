@@ -557,3 +557,21 @@ def test_a_server_that_stays_busy_is_asked_retries_plus_one_times() -> None:
     assert codes(report) == ["smtp.transient", "smtp.greeting-rejected"]
     assert "still 421" in report.all_findings()[0].message
     assert report.verdict is Verdict.FAIL
+
+
+async def masked_by_a_firewall(conn: ServerConnection) -> None:
+    """What Cisco's ESMTP inspection makes of a server's EHLO reply: STARTTLS masked."""
+    await conn.send(b"220 ****************************\r\n")
+    await conn.read_line()
+    await conn.send(b"250-mx.example.test\r\n250-PIPELINING\r\n250-XXXXXXXA\r\n250 8BITMIME\r\n")
+    await conn.read_line()
+    await conn.send(b"221 bye\r\n")
+
+
+def test_stripped_starttls_points_at_the_path_not_the_server() -> None:
+    report = run(check_script(masked_by_a_firewall))
+    assert codes(report) == ["starttls.stripped"]  # not "not offered": that would mislead
+    (finding,) = report.all_findings()
+    assert finding.evidence is not None
+    assert "XXXXXXXA" in finding.evidence
+    assert report.verdict is Verdict.FAIL

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from .certs import TrustStore
 from .chain_judgement import judge_chain
+from .checks.capabilities import evaluate_capabilities
 from .checks.certificate import evaluate_certificate
 from .checks.session import evaluate_session, transient_findings
 from .model import (
@@ -50,7 +51,9 @@ def evaluate_host(
     subject = subject_of(target)
     facts = outcome.facts
     findings = [*transient_findings(subject, earlier_attempts, facts)]
-    findings += evaluate_session(subject, facts)
+    findings += _without_stripped_duplicates(
+        evaluate_session(subject, facts), evaluate_capabilities(subject, facts)
+    )
     trust = None
     if facts.tls is not None:
         findings += tls_minimum_findings(subject, facts.tls.version, policy)
@@ -69,6 +72,17 @@ def evaluate_host(
         verdict=host_verdict(facts, judged),
         earlier_attempts=earlier_attempts,
     )
+
+
+def _without_stripped_duplicates(
+    session: tuple[Finding, ...], capabilities: list[Finding]
+) -> list[Finding]:
+    """When a middlebox stripped STARTTLS, 'not offered' or 'refused' would send the reader
+    to the server's TLS settings; the stripping finding says what is really going on."""
+    if any(f.code == "starttls.stripped" for f in capabilities):
+        superseded = {"starttls.not-offered", "starttls.refused"}
+        session = tuple(f for f in session if f.code not in superseded)
+    return [*session, *capabilities]
 
 
 def host_verdict(facts: SessionFacts, findings: tuple[Finding, ...]) -> Verdict:

@@ -143,6 +143,31 @@ CATALOGUE: dict[str, Rule] = {
         _W,
         "Only TLS 1.0/1.1 was negotiated; both are deprecated (RFC 8996): enable TLS 1.2 and 1.3 (Postfix: `smtpd_tls_protocols = >=TLSv1.2` with a current OpenSSL; Exim: `openssl_options`/`tls_require_ciphers`).",
     ),
+    # Capabilities before and after TLS (checks/capabilities.py)
+    "starttls.stripped": Rule(
+        _F,
+        "Something on the path, not necessarily the MTA, stops STARTTLS (EHLO keywords masked as `XXXXXXXA`, or STARTTLS answered 500/502), so mail travels in clear text. Cisco ASA/PIX/FTD ESMTP inspection: `policy-map global_policy` → `class inspection_default` → `no inspect esmtp`, or allow TLS in its map (`policy-map type inspect esmtp NAME` → `parameters` → `allow-tls`). Check other firewalls' SMTP proxy likewise; test from another network to locate it. If the MTA itself answers 500/502, fix its TLS setup (Postfix: `smtpd_tls_security_level = may`; Exim: `tls_advertise_hosts`, `tls_certificate`).",
+    ),
+    "capabilities.masked": Rule(
+        _I,
+        "A device on the path (typically Cisco ASA/PIX/FTD ESMTP inspection, `match ehlo-reply-parameter others` → `mask`) replaced EHLO keywords with X's. STARTTLS got through and senders re-read the keywords inside TLS, but the same inspection strips STARTTLS unless `allow-tls` is set: prefer `no inspect esmtp` under `class inspection_default`.",
+    ),
+    "capabilities.auth-in-clear": Rule(
+        _W,
+        "AUTH is offered before STARTTLS, so a client may send its password in clear text: offer it only inside TLS (Postfix: `smtpd_tls_auth_only = yes`; Exim: `auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}`), and authenticate users on submission (587/465) rather than on the MX.",
+    ),
+    "capabilities.starttls-after-tls": Rule(
+        _I,
+        "STARTTLS is advertised again inside TLS, which RFC 3207 §4.2 forbids; senders ignore it, but it points at a TLS-terminating proxy whose backend still offers STARTTLS, or a broken MTA. Stop the backend offering it to the proxy (Postfix: `-o smtpd_discard_ehlo_keywords=starttls` on that service in master.cf; Exim: `tls_advertise_hosts = ! PROXY_IP : *`) or upgrade the MTA.",
+    ),
+    "capabilities.changed-after-tls": Rule(
+        _I,
+        "Senders use what is advertised inside TLS (RFC 3207 §4.2), so these differences apply to encrypted mail. If unintended, advertise the same inside TLS (Postfix: `message_size_limit`, `smtpd_discard_ehlo_keywords`, per-service `-o` overrides in master.cf; Exim: `message_size_limit`, `pipelining_advertise_hosts`, `chunking_advertise_hosts`, `smtputf8_advertise_hosts`, `accept_8bitmime`); a TLS-terminating proxy is a common cause.",
+    ),
+    "capabilities.requiretls": Rule(
+        _I,
+        "Good: REQUIRETLS (RFC 8689) lets senders demand TLS for a message all the way to its destination. Nothing to change.",
+    ),
     # Certificates (per address)
     "cert.none": Rule(
         _W,
