@@ -86,6 +86,7 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
         ehlo_name=values.get("ehlo") or default_ehlo_name(),
         ca_files=tuple(values.get("ca_files", ())),
         retries=values.get("retries", 1),
+        deep=values.get("deep", False),
         policy=policies.pop(""),
         policies=policies,
         baseline=_baseline(invocation.baseline),

@@ -19,14 +19,24 @@ from typing import Any
 from .certs import TrustStore
 from .checks.mx import evaluate_dns
 from .checks.session import transient_reply
+from .deep import run_deep_probes
 from .dnsclient import DnsClient, Nameserver, to_ascii_domain
 from .evaluate import domain_verdict, evaluate_host
 from .formats import MailProtocol
 from .mailhosts import direct_address, resolve_host, resolve_mail_hosts
-from .model import DnsFacts, DnsStatus, DomainReport, HostReport, Policy, SessionFacts, Verdict
+from .model import (
+    DeepProbe,
+    DnsFacts,
+    DnsStatus,
+    DomainReport,
+    HostReport,
+    Policy,
+    SessionFacts,
+    Verdict,
+)
 from .policy import apply_policy
 from .protocols import PROTOCOLS
-from .smtp_session import SessionSettings, probe_smtp
+from .smtp_session import SessionOutcome, SessionSettings, probe_smtp
 from .targets import ProbeTarget, Target, is_hostname, probe_targets
 from .trust_store import load_trust_store
 
@@ -58,6 +68,7 @@ class CheckSettings:
     retries: int = 1  # after a transient 4xx reply, try an address again this many times
     retry_backoff: float = 2.0  # seconds before the first retry; doubled for each next one
     baseline: Mapping[str, Mapping[str, Any]] | None = None  # an earlier run, by A-label
+    deep: bool = False  # --deep: a dozen more sessions per address (deep.py)
 
     def policy_for(self, ascii_domain: str) -> Policy:
         return self.policies.get(ascii_domain, self.policy)
@@ -152,13 +163,27 @@ class _Run:
         )
         # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
         server_name = target.mx if is_hostname(target.mx) else None
-        earlier: list[SessionFacts] = []
-        # The per-address slot is held through the back-off: nobody else knocks meanwhile.
         async with self.total, self.per_address[target.address]:
-            for attempt in range(self.settings.retries + 1):
-                outcome = await probe_smtp(target.address, target.port, server_name, settings)
-                if attempt == self.settings.retries or transient_reply(outcome.facts) is None:
-                    break
-                earlier.append(outcome.facts)
-                await asyncio.sleep(self.settings.retry_backoff * 2**attempt)
-        return evaluate_host(target, outcome, self.store, checked_at, policy, tuple(earlier))
+            outcome, earlier = await self.attempt(target, server_name, settings)
+            deep: tuple[DeepProbe, ...] = ()
+            if self.settings.deep:
+
+                async def once(variant: SessionSettings) -> SessionOutcome:
+                    return (await self.attempt(target, server_name, variant))[0]
+
+                deep = await run_deep_probes(once, settings)
+        return evaluate_host(target, outcome, self.store, checked_at, policy, earlier, deep)
+
+    async def attempt(
+        self, target: ProbeTarget, server_name: str | None, settings: SessionSettings
+    ) -> tuple[SessionOutcome, tuple[SessionFacts, ...]]:
+        """One session, retried after a transient 4xx reply with back-off. The caller holds
+        the address's slot through the back-off: nobody else knocks meanwhile."""
+        earlier: list[SessionFacts] = []
+        for attempt in range(self.settings.retries + 1):
+            outcome = await probe_smtp(target.address, target.port, server_name, settings)
+            if attempt == self.settings.retries or transient_reply(outcome.facts) is None:
+                break
+            earlier.append(outcome.facts)
+            await asyncio.sleep(self.settings.retry_backoff * 2**attempt)
+        return outcome, tuple(earlier)

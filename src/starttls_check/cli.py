@@ -19,7 +19,7 @@ from .errors import UsageError
 from .formats import OUTPUT_FORMATS, MailProtocol
 
 EXIT_USAGE = 2
-_SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries", "protocol"}
+_SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries", "protocol", "deep"}
 _POLICY = {"fail_on", "min_tls", "require_valid_cert", "cert_expiry_days", "allow"}
 _POLICY |= {"require_dane", "require_mta_sts"}
 
@@ -179,6 +179,12 @@ def _terminal_width() -> int:
     metavar="N",
     callback=_convert("parse_retries"),
     help="Retry an address that answered with a temporary 4xx reply N times.",
+)
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also probe each address for TLS versions, weak cipher classes, cipher order and "
+    "STARTTLS command injection (a dozen more connections per address).",
 )
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")

@@ -8,9 +8,11 @@ from .certs import TrustStore
 from .chain_judgement import judge_chain
 from .checks.capabilities import evaluate_capabilities
 from .checks.certificate import evaluate_certificate
+from .checks.deep import evaluate_deep
 from .checks.session import evaluate_session, transient_findings
 from .model import (
     SEVERITY_RANK,
+    DeepProbe,
     DnsFacts,
     DnsStatus,
     ErrorKind,
@@ -46,6 +48,7 @@ def evaluate_host(
     now: datetime,
     policy: Policy,
     earlier_attempts: tuple[SessionFacts, ...] = (),
+    deep: tuple[DeepProbe, ...] = (),
 ) -> HostReport:
     """Judge one session: its dialogue, its TLS, its certificate, under the policy."""
     subject = subject_of(target)
@@ -60,6 +63,7 @@ def evaluate_host(
         trust = judge_chain(outcome.chain_der, target.mx, store, now)
         findings += evaluate_certificate(subject, trust, facts.tls.chain)
         findings += expiry_findings(subject, facts.tls.chain, trust, policy)
+    findings += evaluate_deep(subject, deep)
     judged = apply_policy(findings, policy)
     return HostReport(
         mx=target.mx,
@@ -71,6 +75,7 @@ def evaluate_host(
         findings=judged,
         verdict=host_verdict(facts, judged),
         earlier_attempts=earlier_attempts,
+        deep=deep,
     )
 
 

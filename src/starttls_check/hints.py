@@ -213,6 +213,55 @@ CATALOGUE: dict[str, Rule] = {
         _W,
         "The certificate is signed with SHA-1 (or MD5), which senders reject: reissue it with SHA-256.",
     ),
+    # Deep probes (--deep): what else the server accepts
+    "tls.accepts-tls1-0": Rule(
+        _W,
+        "The server still accepts TLS 1.0 (deprecated, RFC 8996): disable it (Postfix: `smtpd_tls_protocols = >=TLSv1.2` and `smtpd_tls_mandatory_protocols = >=TLSv1.2`; Exim: `openssl_options = +no_tlsv1 +no_tlsv1_1`). Very old senders then deliver in clear text, which opportunistic TLS accepts anyway.",
+    ),
+    "tls.accepts-tls1-1": Rule(
+        _W,
+        "The server still accepts TLS 1.1 (deprecated, RFC 8996): disable it (Postfix: `smtpd_tls_protocols = >=TLSv1.2`; Exim: `openssl_options = +no_tlsv1_1`).",
+    ),
+    "tls.no-modern-version": Rule(
+        _F,
+        "The server accepts neither TLS 1.2 nor TLS 1.3: upgrade the MTA's OpenSSL and enable them (Postfix: `smtpd_tls_protocols`; Exim: `openssl_options`); modern senders may refuse the session.",
+    ),
+    "cipher.static-rsa": Rule(
+        _W,
+        "RSA key exchange gives no forward secrecy: prefer ECDHE (Postfix: `smtpd_tls_exclude_ciphers = kRSA` or `tls_medium_cipherlist` without kRSA; Exim: `tls_require_ciphers = ...:!kRSA`).",
+    ),
+    "cipher.3des": Rule(
+        _W,
+        "3DES is weak (Sweet32): exclude it (Postfix: `smtpd_tls_exclude_ciphers = 3DES`; Exim: `tls_require_ciphers = ...:!3DES`).",
+    ),
+    "cipher.anonymous": Rule(
+        _W,
+        "Anonymous ciphers authenticate nobody, so anyone on the path can intercept the session: exclude aNULL (Postfix: `smtpd_tls_exclude_ciphers = aNULL`; Exim: `tls_require_ciphers = ...:!aNULL`).",
+    ),
+    "cipher.null": Rule(
+        _F,
+        "NULL ciphers encrypt nothing: exclude eNULL (Postfix: `smtpd_tls_exclude_ciphers = eNULL`; Exim: `tls_require_ciphers = ...:!eNULL`).",
+    ),
+    "cipher.rc4": Rule(
+        _W,
+        "RC4 is broken (RFC 7465): exclude it (Postfix: `smtpd_tls_exclude_ciphers = RC4`; Exim: `tls_require_ciphers = ...:!RC4`).",
+    ),
+    "cipher.export": Rule(
+        _F,
+        "Export ciphers are trivially broken (FREAK, Logjam): exclude them and upgrade OpenSSL (Postfix: `smtpd_tls_exclude_ciphers = EXPORT`).",
+    ),
+    "cipher.client-order": Rule(
+        _I,
+        "The server follows the client's cipher order. Harmless when every enabled cipher is strong; otherwise make the server choose (Postfix: `tls_preempt_cipherlist = yes`; Exim with OpenSSL: `openssl_options = +cipher_server_preference`).",
+    ),
+    "starttls.command-injection": Rule(
+        _F,
+        "The server executed a command sent in clear text together with STARTTLS as if it had arrived over TLS (CVE-2011-0411 class): an attacker can inject commands into the encrypted session. Upgrade the MTA; it must discard buffered input at STARTTLS (RFC 3207 §4.2).",
+    ),
+    "deep.untestable": Rule(
+        _I,
+        "This OpenSSL cannot offer these old protocols or ciphers, so whether the server accepts them was not tested; test from a host with an older OpenSSL (or `openssl s_client` built with them) if it matters.",
+    ),
     # Drift against a baseline (--baseline): what changed since an earlier run
     "drift.mx-added": Rule(
         _I,

@@ -192,6 +192,30 @@ class SessionFacts:
     elapsed_ms: float = 0.0
 
 
+class ProbeOutcome(StrEnum):
+    """What one deep probe found."""
+
+    ACCEPTED = "accepted"  # the server accepted what the probe offered
+    REFUSED = "refused"  # the server refused it (handshake failed)
+    ANSWERED = "answered"  # injection probe: the server answered the pipelined command
+    IGNORED = "ignored"  # injection probe: it did not (correct)
+    SERVER_ORDER = "server-order"  # order probe: the server chose by its own preference
+    CLIENT_ORDER = "client-order"  # order probe: the server followed ours
+    UNTESTABLE = "untestable"  # this OpenSSL cannot offer it
+    FAILED = "failed"  # the session broke before the handshake: no answer either way
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeepProbe:
+    """One `--deep` probe: its own session offering one protocol version, one cipher
+    class, a cipher order, or a command pipelined behind STARTTLS."""
+
+    kind: str  # "version", "cipher", "order", "injection"
+    name: str  # e.g. "TLSv1.1", "static-rsa"
+    outcome: ProbeOutcome
+    detail: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """A judgement with a stable code, for people (message, hint) and machines (code)."""
@@ -273,6 +297,7 @@ class HostReport:
     findings: tuple[Finding, ...]
     verdict: Verdict
     earlier_attempts: tuple[SessionFacts, ...] = ()  # transient 4xx replies before a retry
+    deep: tuple[DeepProbe, ...] = ()  # --deep probes, each its own session
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

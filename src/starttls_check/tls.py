@@ -54,3 +54,57 @@ def _as_der(cert: object) -> bytes:
     public_bytes = getattr(cert, "public_bytes")  # noqa: B009
     der: bytes = public_bytes(_ENCODING_DER)
     return der
+
+
+# Weak cipher classes a deep probe offers alone (TLS <= 1.2), in OpenSSL's cipher-string
+# language. What this OpenSSL cannot offer any more (RC4, export, 3DES in OpenSSL 3) is
+# reported as not testable rather than as refused.
+WEAK_CIPHER_CLASSES = {
+    "static-rsa": "kRSA",  # RSA key exchange: no forward secrecy
+    "3des": "3DES",
+    "anonymous": "aNULL",  # no server authentication at all
+    "null": "eNULL",  # no encryption
+    "rc4": "RC4",
+    "export": "EXP",
+}
+PROBE_VERSIONS = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+
+
+def _probe_context(
+    minimum: ssl.TLSVersion, maximum: ssl.TLSVersion, ciphers: str
+) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated in Python; we mean it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = minimum
+        context.maximum_version = maximum
+    context.set_ciphers(ciphers)
+    context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
+    return context
+
+
+def version_context(version: str) -> ssl.SSLContext | None:
+    """A context offering exactly one protocol version, or None if OpenSSL cannot."""
+    wanted = PROBE_VERSIONS[version]
+    try:
+        return _probe_context(wanted, wanted, "DEFAULT:@SECLEVEL=0")
+    except (ssl.SSLError, ValueError):
+        return None
+
+
+def cipher_context(ciphers: str) -> ssl.SSLContext | None:
+    """A TLS <= 1.2 context offering only `ciphers`, or None if OpenSSL has none of them."""
+    try:
+        context = _probe_context(
+            ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_2, f"{ciphers}:@SECLEVEL=0"
+        )
+    except ssl.SSLError:
+        return None
+    return context if any(c["protocol"] != "TLSv1.3" for c in context.get_ciphers()) else None

@@ -70,9 +70,19 @@ class ServerConnection:
             raise LineTooLongError(f"line of {len(line)} bytes, limit {limit}")
         return line
 
-    async def start_tls(self, ctx: ssl.SSLContext, *, handshake_timeout: float = 10.0) -> None:
-        """Upgrade to TLS as the server. Acceptable here, unlike in the client: a test
-        server does not need RFC 3207 §4.2's protection against injected plaintext."""
+    async def start_tls(
+        self, ctx: ssl.SSLContext, *, handshake_timeout: float = 10.0, keep_buffered: bool = False
+    ) -> None:
+        """Upgrade to TLS as the server.
+
+        RFC 3207 §4.2: whatever the client sent after STARTTLS, before the handshake, is
+        discarded; `StreamWriter.start_tls` would otherwise hand it to the next
+        `read_line` as if it had come over TLS. `keep_buffered=True` keeps it, which is the
+        CVE-2011-0411 bug, for servers that must be vulnerable on purpose.
+        """
+        if not keep_buffered:
+            # StreamReader has no public way to drop its buffer; this server is ours.
+            self._reader._buffer.clear()  # type: ignore[attr-defined]
         await self._writer.start_tls(ctx, ssl_handshake_timeout=handshake_timeout)
         self.tls_active = True
 

@@ -1,0 +1,59 @@
+"""Findings from the `--deep` probes: versions and ciphers accepted, cipher order,
+STARTTLS command injection."""
+
+from __future__ import annotations
+
+from ..hints import finding
+from ..model import DeepProbe, Finding, ProbeOutcome, Severity
+
+_LEGACY_VERSIONS = {"TLSv1": "tls.accepts-tls1-0", "TLSv1.1": "tls.accepts-tls1-1"}
+_MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
+_CIPHER_CODES = {
+    "static-rsa": "cipher.static-rsa",
+    "3des": "cipher.3des",
+    "anonymous": "cipher.anonymous",
+    "null": "cipher.null",
+    "rc4": "cipher.rc4",
+    "export": "cipher.export",
+}
+
+
+def evaluate_deep(subject: str, probes: tuple[DeepProbe, ...]) -> list[Finding]:
+    """One finding per weakness accepted, plus what could not be tested."""
+    if not probes:
+        return []
+    by_name = {p.name: p for p in probes}
+    findings: list[Finding] = []
+    for version, code in _LEGACY_VERSIONS.items():
+        probe = by_name.get(version)
+        if probe is not None and probe.outcome is ProbeOutcome.ACCEPTED:
+            findings.append(finding(code, subject, f"accepts {version} ({probe.detail})"))
+    modern = [by_name[v] for v in _MODERN_VERSIONS if v in by_name]
+    if modern and all(p.outcome is ProbeOutcome.REFUSED for p in modern):
+        message = "accepts neither TLS 1.2 nor TLS 1.3"
+        findings.append(finding("tls.no-modern-version", subject, message))
+    findings += [
+        finding(_CIPHER_CODES[p.name], subject, f"accepts {p.name} ciphers ({p.detail})")
+        for p in probes
+        if p.kind == "cipher" and p.outcome is ProbeOutcome.ACCEPTED
+    ]
+    order = by_name.get("server-order")
+    if order is not None and order.outcome is ProbeOutcome.CLIENT_ORDER:
+        message = f"follows the client's cipher order ({order.detail})"
+        findings.append(finding("cipher.client-order", subject, message))
+    injection = by_name.get("starttls-injection")
+    if injection is not None and injection.outcome is ProbeOutcome.ANSWERED:
+        findings.append(
+            finding(
+                "starttls.command-injection",
+                subject,
+                injection.detail,
+                evidence=injection.detail,
+                severity=Severity.FAIL,
+            )
+        )
+    untestable = [p.name for p in probes if p.outcome is ProbeOutcome.UNTESTABLE]
+    if untestable:
+        message = "not testable with this OpenSSL: " + ", ".join(untestable)
+        findings.append(finding("deep.untestable", subject, message))
+    return findings

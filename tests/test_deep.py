@@ -1,0 +1,167 @@
+"""`--deep` probes against servers configured to accept, or refuse, what each probe offers."""
+
+from __future__ import annotations
+
+import ssl
+from functools import partial
+
+import pytest
+
+from starttls_check.checks.deep import evaluate_deep
+from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.loopback.smtp_server import (
+    ServerConnection,
+    server_tls_context,
+    standard_session,
+)
+from starttls_check.model import DeepProbe, DomainReport, ProbeOutcome, Verdict
+
+from .harness import mail_world, run
+
+MX_ZONE = "example.test. IN MX 10 mx.example.test.\nmx.example.test. IN A 127.0.0.2\n"
+
+
+def deep_check(context: ssl.SSLContext, ca: Issued, **session: object) -> DomainReport:
+    script = partial(standard_session, hostname="mx.example.test", tls_context=context, **session)
+
+    async def go() -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": script}, ca=ca) as world:
+            return await world.check("example.test", deep=True)
+
+    return run(go())
+
+
+def outcomes(report: DomainReport) -> dict[str, ProbeOutcome]:
+    return {p.name: p.outcome for p in report.hosts[0].deep}
+
+
+def codes(report: DomainReport) -> list[str]:
+    return [f.code for f in report.all_findings()]
+
+
+def context_for(ca: Issued, key: str = "ec", **kw: object) -> ssl.SSLContext:
+    leaf = make_leaf(["mx.example.test"], ca, key=key)  # type: ignore[arg-type]
+    return server_tls_context(chain_pem(leaf, ca), leaf.key_pem, **kw)  # type: ignore[arg-type]
+
+
+def test_modern_server_refuses_everything_weak() -> None:
+    ca = make_ca("test CA")
+    report = deep_check(context_for(ca, minimum_version=ssl.TLSVersion.TLSv1_2), ca)
+    found = outcomes(report)
+    assert found["TLSv1"] is ProbeOutcome.REFUSED
+    assert found["TLSv1.1"] is ProbeOutcome.REFUSED
+    assert found["TLSv1.2"] is ProbeOutcome.ACCEPTED
+    assert found["TLSv1.3"] is ProbeOutcome.ACCEPTED
+    assert found["SSLv3"] is ProbeOutcome.UNTESTABLE
+    assert found["static-rsa"] is ProbeOutcome.REFUSED  # an EC key cannot do RSA kx anyway
+    assert found["null"] is ProbeOutcome.REFUSED
+    assert found["starttls-injection"] is ProbeOutcome.IGNORED
+    assert codes(report) == ["deep.untestable"]
+    assert report.verdict is Verdict.PASS
+
+
+def test_tls10_only_server() -> None:
+    ca = make_ca("test CA")
+    context = context_for(
+        ca, minimum_version=ssl.TLSVersion.TLSv1, maximum_version=ssl.TLSVersion.TLSv1
+    )
+    report = deep_check(context, ca)
+    found = outcomes(report)
+    assert found["TLSv1"] is ProbeOutcome.ACCEPTED
+    assert found["TLSv1.2"] is ProbeOutcome.REFUSED
+    assert found["TLSv1.3"] is ProbeOutcome.REFUSED
+    assert "tls.accepts-tls1-0" in codes(report)
+    assert "tls.no-modern-version" in codes(report)
+    assert report.verdict is Verdict.FAIL
+
+
+def test_static_rsa_only_server() -> None:
+    ca = make_ca("test CA")
+    context = context_for(
+        ca, key="rsa2048", maximum_version=ssl.TLSVersion.TLSv1_2, ciphers="AES128-GCM-SHA256"
+    )
+    report = deep_check(context, ca)
+    assert outcomes(report)["static-rsa"] is ProbeOutcome.ACCEPTED
+    assert "cipher.static-rsa" in codes(report)
+    assert report.verdict is Verdict.WARN
+
+
+def test_server_that_follows_the_client_order() -> None:
+    ca = make_ca("test CA")
+    context = context_for(ca, maximum_version=ssl.TLSVersion.TLSv1_2)
+    context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+    report = deep_check(context, ca)
+    assert outcomes(report)["server-order"] is ProbeOutcome.CLIENT_ORDER
+    assert "cipher.client-order" in codes(report)
+    enforcing = context_for(ca, maximum_version=ssl.TLSVersion.TLSv1_2)
+    enforcing.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    assert outcomes(deep_check(enforcing, ca))["server-order"] is ProbeOutcome.SERVER_ORDER
+
+
+@pytest.mark.parametrize(("keep_buffered", "vulnerable"), [(True, True), (False, False)])
+def test_starttls_command_injection(keep_buffered: bool, vulnerable: bool) -> None:
+    """A server that keeps the plaintext pipelined behind STARTTLS answers it inside TLS."""
+    ca = make_ca("test CA")
+    context = context_for(ca)
+
+    async def server(conn: ServerConnection) -> None:
+        await conn.send(b"220 mx.example.test ESMTP\r\n")
+        while (line := await conn.read_line()) is not None:
+            verb = line.split(b" ")[0].strip().upper()
+            if verb == b"EHLO":
+                tls = b"" if conn.tls_active else b"250-STARTTLS\r\n"
+                await conn.send(b"250-mx.example.test\r\n" + tls + b"250 8BITMIME\r\n")
+            elif verb == b"STARTTLS":
+                await conn.send(b"220 go ahead\r\n")
+                await conn.start_tls(context, keep_buffered=keep_buffered)
+            elif verb == b"NOOP":
+                await conn.send(b"250 2.0.0 OK\r\n")
+            elif verb == b"QUIT":
+                await conn.send(b"221 bye\r\n")
+                return
+
+    async def go() -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": server}, ca=ca) as world:
+            return await world.check("example.test", deep=True)
+
+    report = run(go())
+    probe = next(p for p in report.hosts[0].deep if p.name == "starttls-injection")
+    if vulnerable:
+        assert probe.outcome is ProbeOutcome.ANSWERED
+        assert "250 2.0.0 OK" in probe.detail
+        assert "starttls.command-injection" in codes(report)
+        assert report.verdict is Verdict.FAIL
+    else:
+        assert probe.outcome is ProbeOutcome.IGNORED
+        assert "starttls.command-injection" not in codes(report)
+
+
+def test_probes_respect_one_connection_per_address() -> None:
+    ca = make_ca("test CA")
+    inner = partial(standard_session, hostname="mx.example.test", tls_context=context_for(ca))
+    open_now, peak, sessions = 0, 0, 0
+
+    async def counting(conn: ServerConnection) -> None:
+        nonlocal open_now, peak, sessions
+        open_now += 1
+        sessions += 1
+        peak = max(peak, open_now)
+        try:
+            await inner(conn)
+        finally:
+            open_now -= 1
+
+    async def go() -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": counting}, ca=ca) as world:
+            return await world.check("example.test", deep=True)
+
+    report = run(go())
+    assert peak == 1
+    tested = [p for p in report.hosts[0].deep if p.outcome is not ProbeOutcome.UNTESTABLE]
+    assert sessions == 1 + len(tested) + 1  # main session, each probe, order needs two
+
+
+def test_deep_rules_are_silent_without_probes() -> None:
+    assert evaluate_deep("mx [127.0.0.2]:25", ()) == []
+    untestable = DeepProbe(kind="cipher", name="rc4", outcome=ProbeOutcome.UNTESTABLE, detail="")
+    assert [f.code for f in evaluate_deep("mx", (untestable,))] == ["deep.untestable"]
