@@ -13,7 +13,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..model import DomainReport, Finding, HostReport, Severity, Verdict
+from ..model import DomainReport, Finding, HostReport, ProbeOutcome, Severity, Verdict
 from .sanitize import terminal_safe
 
 _VERDICT_STYLE = {
@@ -65,6 +65,7 @@ def domain_block(report: DomainReport) -> RenderableType:
     parts: list[RenderableType] = [title]
     if report.hosts:
         parts.append(hosts_table(report.hosts))
+    parts += [deep_line(h) for h in report.hosts if h.deep]
     parts += findings_lines(report.all_findings())
     verdict = Text(f"{terminal_safe(report.ascii_domain)}: ")
     verdict.append(report.verdict.value.upper(), style=_VERDICT_STYLE[report.verdict])
@@ -92,6 +93,34 @@ def hosts_table(hosts: Sequence[HostReport]) -> Table:
             Text(host.verdict.value, style=_VERDICT_STYLE[host.verdict]),
         )
     return table
+
+
+_DEEP_LABELS = {
+    ProbeOutcome.ACCEPTED: "accepts",
+    ProbeOutcome.REFUSED: "refuses",
+    ProbeOutcome.UNTESTABLE: "not testable here",
+    ProbeOutcome.FAILED: "probe failed",
+    ProbeOutcome.SERVER_ORDER: "enforces its own cipher order",
+    ProbeOutcome.CLIENT_ORDER: "follows the client's cipher order",
+    ProbeOutcome.IGNORED: "discards commands pipelined with STARTTLS",
+    ProbeOutcome.ANSWERED: "ANSWERS COMMANDS PIPELINED WITH STARTTLS",
+}
+
+
+def deep_line(host: HostReport) -> Text:
+    """`--deep` at a glance: versions and cipher classes grouped by outcome, then the
+    cipher order and injection probes in words."""
+    groups: dict[ProbeOutcome, list[str]] = {}
+    verdicts: list[str] = []
+    for probe in host.deep:
+        if probe.kind in ("version", "cipher"):
+            groups.setdefault(probe.outcome, []).append(probe.name)
+        else:
+            verdicts.append(_DEEP_LABELS[probe.outcome])
+    parts = [f"{_DEEP_LABELS[o]} {', '.join(names)}" for o, names in groups.items()]
+    line = Text(f"{terminal_safe(host.mx)} [{terminal_safe(host.address)}]: ", style="bold")
+    line.append("; ".join(parts + verdicts))
+    return line
 
 
 def starttls_cell(host: HostReport) -> str:
