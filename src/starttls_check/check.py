@@ -97,6 +97,13 @@ def check_domain(domain: str, settings: CheckSettings) -> DomainReport:
     return asyncio.run(check_domain_async(domain, settings))
 
 
+def canonical_target(target: Target, ascii_name: str) -> str:
+    """The target in A-labels as it would be written: `example.com`, `example.com:587`,
+    `[mx.example.com]:25`. Reports (and baselines) are keyed by it."""
+    text = ascii_name if target.domain is not None else f"[{ascii_name}]"
+    return f"{text}:{target.port}" if target.port else text
+
+
 class _Run:
     """One invocation: shared resolver, limits, trust store and clock."""
 
@@ -113,9 +120,10 @@ class _Run:
         started = time.perf_counter()
         checked_at = self.settings.clock()
         target = wanted if isinstance(wanted, Target) else Target(text=wanted, domain=wanted)
-        ascii_domain = to_ascii_domain(target.name) if target.address is None else target.name
-        policy = self.settings.policy_for(ascii_domain)
-        dns_facts = await self.resolve(target, ascii_domain)
+        name = to_ascii_domain(target.name) if target.address is None else target.name
+        policy = self.settings.policy_for(name)
+        dns_facts = await self.resolve(target, name)
+        ascii_domain = canonical_target(target, name)
         port = target.port or self.settings.port or PROTOCOLS[self.settings.protocol].default_port
         targets = probe_targets(dns_facts, port)
         hosts = tuple(await asyncio.gather(*(self.probe(t, checked_at, policy) for t in targets)))

@@ -13,75 +13,24 @@ lines themselves are kept verbatim, status words included.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
-
 from .model import Reply
 from .smtp_protocol import (
-    MAX_LINE_BYTES,
-    MAX_REPLY_LINES,
     Action,
     Close,
     RemoteProtocolError,
+    ReplyReader,
     Send,
     StartTls,
     State,
 )
 
 
-class LineReader:
-    """Bounded lines in, one `Reply` per response out; the client says what ends one."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._lines: list[str] = []
-        self._raw = bytearray()
-        self._ready: deque[tuple[Reply, bytes]] = deque()
-        # Set by the client before each command: the reply code once `lines` form a whole
-        # response, else None.
-        self.ends_response: Callable[[list[str]], int | None] = _first_line
-
-    @property
-    def buffered_bytes(self) -> int:
-        return len(self._buffer) + len(self._raw) + sum(len(r) for _, r in self._ready)
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-        while (end := self._buffer.find(b"\n")) >= 0:
-            raw = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
-            if len(raw) > MAX_LINE_BYTES:
-                raise RemoteProtocolError(f"line longer than {MAX_LINE_BYTES} bytes")
-            self._take(raw)
-        if len(self._buffer) > MAX_LINE_BYTES:
-            raise RemoteProtocolError(f"line longer than {MAX_LINE_BYTES} bytes")
-
-    def _take(self, raw: bytes) -> None:
-        text = raw.removesuffix(b"\n").removesuffix(b"\r").decode("utf-8", "backslashreplace")
-        self._lines.append(text)
-        self._raw += raw
-        if len(self._lines) > MAX_REPLY_LINES:
-            raise RemoteProtocolError(f"response longer than {MAX_REPLY_LINES} lines")
-        code = self.ends_response(self._lines)
-        if code is not None:
-            self._ready.append((Reply(code=code, lines=tuple(self._lines)), bytes(self._raw)))
-            self._lines.clear()
-            self._raw.clear()
-
-    def next_reply(self) -> Reply | None:
-        return self._ready.popleft()[0] if self._ready else None
-
-    def take_unread(self) -> bytes:
-        unread = b"".join(raw for _, raw in self._ready) + self._raw + self._buffer
-        self._ready.clear()
-        self._lines.clear()
-        self._raw.clear()
-        self._buffer.clear()
-        return unread
+def _text(line: bytes) -> str:
+    return line.removesuffix(b"\n").removesuffix(b"\r").decode("utf-8", "backslashreplace")
 
 
-def _first_line(lines: list[str]) -> int | None:
-    return 250
+def _response(lines: list[bytes], code: int) -> Reply:
+    return Reply(code=code, lines=tuple(_text(line) for line in lines))
 
 
 class _LineClient:
@@ -89,7 +38,7 @@ class _LineClient:
 
     capability_command = ""
 
-    def __init__(self, reader: LineReader, *, implicit_tls: bool = False) -> None:
+    def __init__(self, reader: ReplyReader, *, implicit_tls: bool = False) -> None:
         self.reader = reader
         self.implicit_tls = implicit_tls
         self.state = State.GREETING
@@ -166,17 +115,17 @@ class ImapClient(_LineClient):
     capability_command = "CAPABILITY"
     tls_keyword = "STARTTLS"
 
-    def __init__(self, reader: LineReader, *, implicit_tls: bool = False) -> None:
+    def __init__(self, reader: ReplyReader, *, implicit_tls: bool = False) -> None:
         super().__init__(reader, implicit_tls=implicit_tls)
         self._counter = 0
-        reader.ends_response = _imap_greeting
+        reader.framing = _imap_greeting
 
     def _command(self, state: State, verb: str) -> Send:
         self.state = state
         self._counter += 1
         tag = f"a{self._counter}"
         go_ahead = 220 if verb == "STARTTLS" else 250
-        self.reader.ends_response = lambda lines: _imap_tagged(lines, tag, go_ahead)
+        self.reader.framing = lambda lines: _imap_tagged(lines, tag, go_ahead)
         return Send(f"{tag} {verb}")
 
     def _quit(self) -> Send:
@@ -190,23 +139,26 @@ class ImapClient(_LineClient):
         return ()
 
 
-def _imap_greeting(lines: list[str]) -> int | None:
-    status = lines[-1].split(" ", 2)[1].upper() if lines[-1].startswith("* ") else ""
+def _imap_greeting(lines: list[bytes]) -> Reply:
+    line = _text(lines[-1])
+    words = line.split(" ", 2)
+    status = words[1].upper() if len(words) > 1 and words[0] == "*" else ""
     codes = {"OK": 220, "PREAUTH": 220, "BYE": 421}
     if status not in codes:
-        raise RemoteProtocolError(f"not an IMAP greeting: {lines[-1][:80]!r}")
-    return codes[status]
+        raise RemoteProtocolError(f"not an IMAP greeting: {line[:80]!r}")
+    return _response(lines, codes[status])
 
 
-def _imap_tagged(lines: list[str], tag: str, go_ahead: int) -> int | None:
-    words = lines[-1].split(" ", 2)
+def _imap_tagged(lines: list[bytes], tag: str, go_ahead: int) -> Reply | None:
+    line = _text(lines[-1])
+    words = line.split(" ", 2)
     if words[0] != tag:
         return None  # untagged data; the tagged status line ends the response
     status = words[1].upper() if len(words) > 1 else ""
     codes = {"OK": go_ahead, "NO": 454 if go_ahead == 220 else 554, "BAD": 500}
     if status not in codes:
-        raise RemoteProtocolError(f"bad IMAP status line: {lines[-1][:80]!r}")
-    return codes[status]
+        raise RemoteProtocolError(f"bad IMAP status line: {line[:80]!r}")
+    return _response(lines, codes[status])
 
 
 class Pop3Client(_LineClient):
@@ -215,18 +167,18 @@ class Pop3Client(_LineClient):
     capability_command = "CAPA"
     tls_keyword = "STLS"
 
-    def __init__(self, reader: LineReader, *, implicit_tls: bool = False) -> None:
+    def __init__(self, reader: ReplyReader, *, implicit_tls: bool = False) -> None:
         super().__init__(reader, implicit_tls=implicit_tls)
-        reader.ends_response = lambda lines: _pop3_single(lines, ok=220, err=554)
+        reader.framing = lambda lines: _pop3_single(lines, ok=220, err=554)
 
     def _command(self, state: State, verb: str) -> Send:
         self.state = state
         if verb == "CAPA":
-            self.reader.ends_response = _pop3_multi
+            self.reader.framing = _pop3_multi
         elif verb == "STLS":
-            self.reader.ends_response = lambda lines: _pop3_single(lines, ok=220, err=454)
+            self.reader.framing = lambda lines: _pop3_single(lines, ok=220, err=454)
         else:
-            self.reader.ends_response = lambda lines: _pop3_single(lines, ok=221, err=554)
+            self.reader.framing = lambda lines: _pop3_single(lines, ok=221, err=554)
         return Send(verb)
 
     def _quit(self) -> Send:
@@ -237,17 +189,19 @@ class Pop3Client(_LineClient):
         return tuple(line.removeprefix(".") for line in reply.lines[1:-1] if line.strip())
 
 
-def _pop3_single(lines: list[str], *, ok: int, err: int) -> int:
-    if lines[0].startswith("+OK"):
-        return ok
-    if lines[0].startswith("-ERR"):
-        return err
-    raise RemoteProtocolError(f"not a POP3 response: {lines[0][:80]!r}")
+def _pop3_single(lines: list[bytes], *, ok: int, err: int) -> Reply:
+    if lines[0].startswith(b"+OK"):
+        return _response(lines, ok)
+    if lines[0].startswith(b"-ERR"):
+        return _response(lines, err)
+    raise RemoteProtocolError(f"not a POP3 response: {_text(lines[0])[:80]!r}")
 
 
-def _pop3_multi(lines: list[str]) -> int | None:
-    if lines[0].startswith("-ERR"):
-        return 554
-    if not lines[0].startswith("+OK"):
-        raise RemoteProtocolError(f"not a POP3 response: {lines[0][:80]!r}")
-    return 250 if len(lines) > 1 and lines[-1] == "." else None
+def _pop3_multi(lines: list[bytes]) -> Reply | None:
+    if lines[0].startswith(b"-ERR"):
+        return _response(lines, 554)
+    if not lines[0].startswith(b"+OK"):
+        raise RemoteProtocolError(f"not a POP3 response: {_text(lines[0])[:80]!r}")
+    if len(lines) > 1 and _text(lines[-1]) == ".":
+        return _response(lines, 250)
+    return None

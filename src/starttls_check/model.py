@@ -305,7 +305,7 @@ class DomainReport:
     """Everything checked for one domain, and the verdict it takes (its worst)."""
 
     domain: str  # as the user wrote it
-    ascii_domain: str
+    ascii_domain: str  # the target in A-labels, e.g. example.com or [mx.example.com]:587
     checked_at: datetime
     elapsed_ms: float
     dns: DnsFacts | None

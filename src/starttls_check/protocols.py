@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .formats import MailProtocol
-from .line_dialects import ImapClient, LineReader, Pop3Client
+from .line_dialects import ImapClient, Pop3Client
 from .smtp_protocol import ReplyReader, SmtpClient
 
 
@@ -34,17 +34,16 @@ PROTOCOLS = {
 }
 
 Client = SmtpClient | ImapClient | Pop3Client
-Reader = ReplyReader | LineReader
 
 
-def new_dialogue(protocol: MailProtocol, ehlo_name: str) -> tuple[Reader, Client]:
+def new_dialogue(protocol: MailProtocol, ehlo_name: str) -> tuple[ReplyReader, Client]:
     """A fresh reader and client for one session of `protocol`."""
     implicit = PROTOCOLS[protocol].implicit_tls
     if protocol in (MailProtocol.IMAP, MailProtocol.IMAPS):
-        reader = LineReader()
+        reader = ReplyReader()
         return reader, ImapClient(reader, implicit_tls=implicit)
     if protocol in (MailProtocol.POP3, MailProtocol.POP3S):
-        reader = LineReader()
+        reader = ReplyReader()
         return reader, Pop3Client(reader, implicit_tls=implicit)
     hello = "LHLO" if protocol is MailProtocol.LMTP else "EHLO"
     return ReplyReader(), SmtpClient(ehlo_name, hello=hello, implicit_tls=implicit)

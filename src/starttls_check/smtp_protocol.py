@@ -14,7 +14,7 @@ No sockets here: `smtp_session.py` does the I/O and tests feed recorded bytes.
 
 from __future__ import annotations
 
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -29,35 +29,59 @@ class RemoteProtocolError(Exception):
     """The server sent bytes that are not a valid or bounded SMTP reply."""
 
 
-class ReplyReader:
-    """Turns a stream of bytes, split anywhere, into `Reply` objects."""
+Framing = Callable[[list[bytes]], "Reply | None"]
+"""A protocol's rule for when lines form a whole response: the Reply, or None to wait."""
 
-    def __init__(self, *, max_line: int = MAX_LINE_BYTES, max_lines: int = MAX_REPLY_LINES) -> None:
+
+class ReplyReader:
+    """Turns a stream of bytes, split anywhere, into one `Reply` at a time.
+
+    Parsing is lazy: once a reply is complete, later bytes are kept raw (bounded) until the
+    driver asks for the next reply. We never pipeline, so a well-behaved server sends
+    nothing in between; whatever it did send stays available, unparsed, to `take_unread`
+    as evidence (plaintext after STARTTLS's 220), and junk there is not a parse error.
+    """
+
+    def __init__(
+        self,
+        framing: Framing | None = None,
+        *,
+        max_line: int = MAX_LINE_BYTES,
+        max_lines: int = MAX_REPLY_LINES,
+    ) -> None:
+        self.framing = framing or smtp_framing
         self._max_line = max_line
         self._max_lines = max_lines
-        self._buffer = bytearray()  # bytes not yet forming a whole line
-        self._partial: list[tuple[int, str]] = []  # lines of an unfinished multi-line reply
-        self._partial_raw = bytearray()
-        self._ready: deque[tuple[Reply, bytes]] = deque()
+        self._buffer = bytearray()  # received, not yet parsed
+        self._lines: list[bytes] = []  # lines of the response being assembled
+        self._ready: tuple[Reply, bytes] | None = None  # a whole reply not yet taken
 
     @property
     def buffered_bytes(self) -> int:
         """How many bytes are held: bounded by the limits, whatever the server sends."""
-        return len(self._buffer) + len(self._partial_raw) + sum(len(r) for _, r in self._ready)
+        ready = len(self._ready[1]) if self._ready else 0
+        return len(self._buffer) + sum(len(line) for line in self._lines) + ready
 
     def feed(self, data: bytes) -> None:
         """Add received bytes; raises `RemoteProtocolError` on malformed or oversized input."""
         self._buffer += data
-        while (end := self._buffer.find(b"\n")) >= 0:
-            raw = bytes(self._buffer[: end + 1])
-            del self._buffer[: end + 1]
-            self._take_line(raw)
-        if len(self._buffer) > self._max_line:
-            raise RemoteProtocolError(f"line longer than {self._max_line} bytes")
+        if self._ready is None:
+            self._parse()
+        elif self.buffered_bytes > MAX_UNREAD_BYTES:
+            raise RemoteProtocolError(f"more than {MAX_UNREAD_BYTES} bytes of unsolicited data")
 
     def next_reply(self) -> Reply | None:
-        """The oldest complete reply not yet taken, or None."""
-        return self._ready.popleft()[0] if self._ready else None
+        """The next complete reply, or None until one has arrived."""
+        if self._ready is None:
+            self._parse()
+        if self._ready is None:
+            return None
+        reply, self._ready = self._ready[0], None
+        return reply
+
+    def has_unread(self) -> bool:
+        """True if the server sent anything beyond the replies taken so far."""
+        return bool(self._ready or self._lines or self._buffer)
 
     def take_unread(self) -> bytes:
         """Remove and return every byte received but not taken as a reply.
@@ -65,37 +89,44 @@ class ReplyReader:
         After the `220` to STARTTLS this must be empty: anything here arrived in plaintext
         and must never be mistaken for data protected by TLS (RFC 3207 §4.2).
         """
-        unread = b"".join(raw for _, raw in self._ready) + self._partial_raw + self._buffer
-        self._ready.clear()
-        self._partial.clear()
-        self._partial_raw.clear()
+        unread = (self._ready[1] if self._ready else b"") + b"".join(self._lines) + self._buffer
+        self._ready = None
+        self._lines.clear()
         self._buffer.clear()
         return unread
 
-    def _take_line(self, raw: bytes) -> None:
-        if len(raw) > self._max_line:
+    def _parse(self) -> None:
+        while self._ready is None and (end := self._buffer.find(b"\n")) >= 0:
+            if end + 1 > self._max_line:
+                raise RemoteProtocolError(f"line longer than {self._max_line} bytes")
+            self._lines.append(bytes(self._buffer[: end + 1]))
+            del self._buffer[: end + 1]
+            if len(self._lines) > self._max_lines:
+                raise RemoteProtocolError(f"reply longer than {self._max_lines} lines")
+            reply = self.framing(self._lines)
+            if reply is not None:
+                self._ready = (reply, b"".join(self._lines))
+                self._lines.clear()
+        if self._ready is None and len(self._buffer) > self._max_line:
             raise RemoteProtocolError(f"line longer than {self._max_line} bytes")
-        code, final, text = parse_reply_line(raw)
-        if self._partial and code != self._partial[0][0]:
-            raise RemoteProtocolError(f"reply code changed from {self._partial[0][0]} to {code}")
-        self._partial.append((code, text))
-        self._partial_raw += raw
-        if len(self._partial) > self._max_lines:
-            raise RemoteProtocolError(f"reply longer than {self._max_lines} lines")
-        if final:
-            reply = Reply(code=code, lines=tuple(t for _, t in self._partial))
-            self._ready.append((reply, bytes(self._partial_raw)))
-            self._partial.clear()
-            self._partial_raw.clear()
-            if sum(len(r) for _, r in self._ready) > MAX_UNREAD_BYTES:
-                raise RemoteProtocolError("too many unsolicited replies")
+
+
+def smtp_framing(lines: list[bytes]) -> Reply | None:
+    """RFC 5321 §4.2: `ddd-` lines, then a `ddd ` line; one code throughout."""
+    code, final, _ = parse_reply_line(lines[-1])
+    first = parse_reply_line(lines[0])[0]
+    if code != first:
+        raise RemoteProtocolError(f"reply code changed from {first} to {code}")
+    if not final:
+        return None
+    return Reply(code=code, lines=tuple(parse_reply_line(line)[2] for line in lines))
 
 
 def parse_reply_line(raw: bytes) -> tuple[int, bool, str]:
     """Split one reply line into (code, is_last_line, text)."""
     line = raw.removesuffix(b"\n").removesuffix(b"\r")
     head = line[:3]
-    if len(head) < 3 or not head.isdigit() or head[0:1] not in b"2345":
+    if len(head) < 3 or not head.isdigit() or head[0:1] not in b"2345":  # ASCII digits only
         raise RemoteProtocolError(f"not an SMTP reply line: {line[:80]!r}")
     separator = line[3:4]
     if separator not in (b"", b" ", b"-"):

@@ -31,14 +31,23 @@ from .model import (
     SessionFacts,
     TlsResult,
 )
-from .protocols import PROTOCOLS, Reader, new_dialogue
-from .smtp_protocol import Close, RemoteProtocolError, Send, StartTls, State
+from .protocols import PROTOCOLS, new_dialogue
+from .smtp_protocol import Close, RemoteProtocolError, ReplyReader, Send, StartTls, State
 from .tls import fact_gathering_context, peer_chain_der
 
 MAX_TRANSCRIPT_ENTRIES = 400
 MAX_TRANSCRIPT_TEXT = 512
 MAX_EVIDENCE_BYTES = 512
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
+_WAITING_FOR = {
+    Phase.CONNECT: "no connection",
+    Phase.GREETING: "no complete greeting",
+    Phase.EHLO: "no complete reply",
+    Phase.STARTTLS: "no complete reply",
+    Phase.HANDSHAKE: "TLS handshake not completed",
+    Phase.EHLO_TLS: "no complete reply",
+    Phase.QUIT: "no complete reply",
+}
 _PHASE_OF_STATE = {
     State.GREETING: Phase.GREETING,
     State.EHLO: Phase.EHLO,
@@ -80,7 +89,7 @@ class _ConnectionClosed(Exception):
 class _ReplyStream(asyncio.Protocol):
     """Feeds received bytes to the reader and wakes whoever waits for a reply."""
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: ReplyReader) -> None:
         self.reader = reader
         self.transport: asyncio.Transport | None = None
         self.protocol_error: RemoteProtocolError | None = None
@@ -121,7 +130,9 @@ class _ReplyStream(asyncio.Protocol):
             if self.protocol_error is not None:
                 raise self.protocol_error
             if self.lost:
-                raise _ConnectionClosed(str(self.lost_exc or "connection closed by the server"))
+                if isinstance(self.lost_exc, OSError):
+                    raise self.lost_exc  # a reset is a reset, not a polite close
+                raise _ConnectionClosed("connection closed by the server")
             self._wakeup.clear()
             await self._wakeup.wait()
 
@@ -173,6 +184,14 @@ class _Session:
 
     def send(self, action: Send) -> None:
         self.phase = _PHASE_OF_STATE[self.client.state]
+        if self.stream.reader.has_unread():
+            # We never pipeline, so nothing may arrive before our command: replies sent
+            # ahead of it would be read as its answer.
+            early = self.stream.reader.take_unread()
+            raise RemoteProtocolError(
+                f"{len(early)} bytes arrived before the {action.command.split()[0]} command: "
+                f"{early[:80]!r}"
+            )
         lines = [action.command]
         extra = self.settings.pipeline_after_starttls
         if extra and self.client.state is State.STARTTLS:
@@ -199,10 +218,13 @@ class _Session:
 
     async def handshake(self, loop: asyncio.AbstractEventLoop) -> None:
         self.note(Direction.EVENT, f"TLS handshake, SNI {self.server_name or '(none)'}")
-        assert self.stream.transport is not None
+        transport = self.stream.transport
+        if transport is None or transport.is_closing() or self.stream.lost:
+            # start_tls on a dead transport would wait for the deadline, not fail.
+            raise _ConnectionClosed("connection closed by the server before the TLS handshake")
         began = time.perf_counter()
         transport = await loop.start_tls(
-            self.stream.transport,
+            transport,
             self.stream,
             self.settings.tls_context or fact_gathering_context(),
             server_hostname=self.server_name,
@@ -277,10 +299,11 @@ async def probe_smtp(
         async with asyncio.timeout(settings.deadline) as overall:
             await session.run()
     except TimeoutError:
-        limit = settings.deadline if overall.expired() else settings.timeout
-        error = ProbeError(
-            phase=session.phase, kind=ErrorKind.TIMEOUT, detail=f"no progress within {limit:g} s"
-        )
+        if overall.expired():
+            detail = f"the session's deadline of {settings.deadline:g} s was reached"
+        else:
+            detail = f"{_WAITING_FOR[session.phase]} within {settings.timeout:g} s"
+        error = ProbeError(phase=session.phase, kind=ErrorKind.TIMEOUT, detail=detail)
     except (OSError, RemoteProtocolError, _ConnectionClosed, ssl.SSLError) as exc:
         error = _classify(session.phase, exc)
     finally:
@@ -313,5 +336,11 @@ def _classify(phase: Phase, exc: BaseException) -> ProbeError:
         kind = ErrorKind.RESET if phase is not Phase.HANDSHAKE else ErrorKind.TLS
     elif isinstance(exc, OSError) and exc.errno in _UNREACHABLE:
         kind = ErrorKind.UNREACHABLE
-    detail = str(exc) or type(exc).__name__
-    return ProbeError(phase=phase, kind=kind, detail=detail[:MAX_TRANSCRIPT_TEXT])
+    detail = str(exc)
+    if not detail and isinstance(exc, ConnectionError):  # asyncio raises them bare
+        detail = f"connection {'reset' if kind is ErrorKind.RESET else 'closed'} by the server"
+        if phase is Phase.HANDSHAKE:
+            detail = "connection closed by the server during the TLS handshake"
+    return ProbeError(
+        phase=phase, kind=kind, detail=(detail or type(exc).__name__)[:MAX_TRANSCRIPT_TEXT]
+    )

@@ -49,6 +49,15 @@ def _dialogue(subject: str, facts: SessionFacts) -> list[Finding]:
         if helo is not None and helo.code != 250:
             message = f"HELO rejected too: {helo.code} {helo.text}"
             return [*findings, finding("smtp.ehlo-failed", subject, message)]
+    elif (
+        facts.ehlo_reply is not None
+        and facts.ehlo_reply.code != 250
+        and facts.starttls_offered is False
+    ):
+        # IMAP/POP3: the capability list was refused, so STARTTLS/STLS cannot be negotiated
+        reply = facts.ehlo_reply
+        message = f"{facts.ehlo_command} refused ({reply.code} {reply.text}): no STARTTLS"
+        return [*findings, finding("starttls.not-offered", subject, message)]
     elif facts.ehlo_reply is not None and facts.ehlo_reply.code != 250:
         message = f"EHLO refused: {facts.ehlo_reply.code} {facts.ehlo_reply.text}"
         return [*findings, finding("smtp.ehlo-failed", subject, message)]

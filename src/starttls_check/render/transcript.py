@@ -1,0 +1,154 @@
+"""The `--transcript` view: every SMTP dialogue as it happened, like swaks or posttls-finger.
+
+Per address: a header, each transcript line with its time (`->` sent, `<-` received,
+`**` an event), earlier attempts first when a 4xx reply made us retry, then the chain as
+served and the trust verdict. All server text goes through `terminal_safe` into
+`rich.text.Text`, never into a markup string, so a banner cannot act on the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from io import StringIO
+
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..model import (
+    CertificateInfo,
+    Direction,
+    DomainReport,
+    HostReport,
+    SessionFacts,
+    TlsResult,
+    TrustVerdict,
+)
+from .sanitize import terminal_safe
+
+_ARROW = {Direction.SENT: "->", Direction.RECEIVED: "<-", Direction.EVENT: "**"}
+_STYLE = {Direction.SENT: "cyan", Direction.RECEIVED: "green", Direction.EVENT: "yellow"}
+SANS_SHOWN = 4  # subjectAltNames listed per certificate; the rest are counted
+# Lines are capped at 512 characters when recorded; escaping can make them four times longer.
+LINE_LIMIT = 2100
+
+
+def safe(text: str, style: str = "", limit: int = LINE_LIMIT) -> Text:
+    """Server-derived text as a rich Text: escaped, capped, never parsed as markup."""
+    return Text(terminal_safe(text, limit=limit), style=style)
+
+
+def render_transcript(reports: Sequence[DomainReport], *, color: bool, width: int = 100) -> str:
+    """Every address of every domain: the whole dialogue, the chain, the verdict."""
+    out = StringIO()
+    console = Console(
+        file=out,
+        width=width,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        highlight=False,
+        emoji=False,
+        markup=False,
+    )
+    for index, report in enumerate(reports):
+        if index:
+            console.print()
+        console.print(safe(report.ascii_domain, "bold"))
+        if not report.hosts:
+            console.print(Text("no address was probed", style="dim"))
+        for host in report.hosts:
+            console.print()
+            for part in host_block(host):
+                console.print(part)
+    # rich pads grid cells to the full width; trailing blanks only get in the way.
+    return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+
+
+def host_block(host: HostReport) -> list[RenderableType]:
+    """The header, each attempt's dialogue (earlier ones labelled), chain and verdict."""
+    header = f"=== {host.mx} [{host.address}]:{host.port} (pref {host.preference}) ==="
+    parts: list[RenderableType] = [safe(header, "bold")]
+    attempts = (*host.earlier_attempts, host.facts)
+    for number, facts in enumerate(attempts, 1):
+        if len(attempts) > 1:
+            outcome = "final" if number == len(attempts) else "temporary failure, retried"
+            label = f"--- attempt {number} of {len(attempts)} ({outcome}) ---"
+            parts.append(Text(label, style="bold dim"))
+        parts.append(dialogue(facts))
+    if host.facts.tls is not None:
+        parts.append(tls_summary(host.facts.tls, host.trust))
+    return parts
+
+
+def dialogue(facts: SessionFacts) -> RenderableType:
+    """One line per exchange; wrapped text stays indented under its own column."""
+    rows = [(f"{e.at_ms:7.1f} ms", e.direction, e.text) for e in facts.transcript]
+    if not rows:
+        rows.append(("", Direction.EVENT, "(no transcript recorded)"))
+        if (error := facts.error) is not None:
+            rows.append(("", Direction.EVENT, f"{error.phase}: {error.kind}: {error.detail}"))
+    if facts.injected_plaintext is not None:
+        rows.append(("", Direction.EVENT, f"bytes discarded: {facts.injected_plaintext}"))
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for at, direction, text in rows:
+        prefix = Text(f"{at:>10}  ", style="dim")
+        prefix.append(_ARROW[direction], style=_STYLE[direction])
+        grid.add_row(prefix.append(" "), safe(text, _STYLE[direction]))
+    return grid
+
+
+def tls_summary(tls: TlsResult, trust: TrustVerdict | None) -> RenderableType:
+    """The negotiated session, each served certificate, then the offline trust verdict."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    bits = f" ({tls.cipher_bits} bits)" if tls.cipher_bits else ""
+    grid.add_row(
+        Text("  TLS"),
+        safe(f"{tls.version}, {tls.cipher}{bits}, handshake {tls.handshake_ms:.1f} ms"),
+    )
+    plural = "" if len(tls.chain) == 1 else "s"
+    grid.add_row(Text("  chain"), Text(f"{len(tls.chain)} certificate{plural}, as served"))
+    for depth, cert in enumerate(tls.chain):
+        for label, value in certificate_rows(cert):
+            grid.add_row(Text(f"    {label}" if label else f"  depth {depth}"), value)
+    if trust is not None:
+        grid.add_row(Text("  trust"), verdict_text(trust))
+        if trust.trusted_path:
+            grid.add_row(Text("    path"), safe(" → ".join(trust.trusted_path)))
+    return grid
+
+
+def certificate_rows(cert: CertificateInfo) -> list[tuple[str, Text]]:
+    """Subject (under the depth label), issuer, names, validity, key, fingerprint."""
+    names = (*cert.san_dns, *cert.san_ip)
+    shown = ", ".join(names[:SANS_SHOWN]) or "(none)"
+    if len(names) > SANS_SHOWN:
+        shown += f" (+{len(names) - SANS_SHOWN} more)"
+    days = cert.days_left
+    left = f"{days} days left" if days >= 0 else f"expired {-days} days ago"
+    signature = f"{cert.signature_hash or 'unknown'} ({cert.signature_algorithm})"
+    return [
+        ("", safe(cert.subject, "bold")),
+        ("issuer", safe(cert.issuer)),
+        ("names", safe(shown)),
+        ("valid", safe(f"{cert.not_before:%Y-%m-%d} to {cert.not_after:%Y-%m-%d} ({left})")),
+        ("key", safe(f"{cert.key_type}, {cert.key_bits} bits; signature {signature}")),
+        ("sha256", safe(cert.sha256_fingerprint)),
+    ]
+
+
+def verdict_text(trust: TrustVerdict) -> Text:
+    """`valid for NAME` or `NOT valid for NAME: expired, name-mismatch`, and the detail."""
+    if trust.valid:
+        text = Text(f"valid for {terminal_safe(trust.checked_name)}", style="green")
+    else:
+        problems = ", ".join(p.value for p in trust.problems)
+        text = Text(
+            f"NOT valid for {terminal_safe(trust.checked_name)}: {problems}", style="yellow"
+        )
+    if trust.detail:
+        text.append(f" ({terminal_safe(trust.detail)})", style="dim")
+    return text
