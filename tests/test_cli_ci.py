@@ -173,3 +173,25 @@ def test_monitor_reports_only_changes(tmp_path: Path) -> None:
     second = run_monitor()  # the demo's certificates are new on every run: drift
     assert second.startswith("starttls-check: exit code 1 (was 1),")
     assert "drift.cert-changed" in second
+
+
+def test_explain_prints_the_long_form_and_rejects_unknown_codes() -> None:
+    result = cli("--explain", "cert.incomplete-chain")
+    assert result.returncode == 0
+    for heading in ("WHAT", "WHY IT MATTERS", "HOW TO FIX", "HOW TO VERIFY"):
+        assert f"\n{heading}\n" in result.stdout
+    assert "smtpd_tls_chain_files" in result.stdout
+    typo = cli("--explain", "cert.expird")
+    assert typo.returncode == 2
+    (line,) = typo.stderr.strip().splitlines()
+    assert "did you mean cert.expired" in line
+
+
+def test_transcript_comes_before_the_table() -> None:
+    result = cli("--demo", "--no-color", "-v")
+    assert result.returncode == 1
+    out = result.stdout
+    assert out.index("=== mx.good.test [127.0.0.2]:") < out.index("good.test: PASS")
+    assert "-> STARTTLS" in out
+    assert "<- 220 2.0.0 Ready to start TLS" in out
+    assert "chain    2 certificates, as served" in out

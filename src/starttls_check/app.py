@@ -37,6 +37,7 @@ class Invocation:
     output_format: str = "table"
     outputs: tuple[tuple[str, Path], ...] = ()
     color: bool = False
+    transcript: bool = False  # -v: the dialogues before the table
     baseline: Path | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     policy: Mapping[str, Any] = field(default_factory=dict)
@@ -202,6 +203,10 @@ def _write_outputs(
     width = 100
     if sys.stdout.isatty():
         width = min(os.get_terminal_size().columns, 160)
+    if invocation.transcript and invocation.output_format == "table":
+        from .render.transcript import render_transcript
+
+        sys.stdout.write(render_transcript(reports, color=invocation.color, width=width) + "\n")
     sys.stdout.write(
         render(
             invocation.output_format,

@@ -186,6 +186,13 @@ def _terminal_width() -> int:
     help="Also probe each address for TLS versions, weak cipher classes, cipher order and "
     "STARTTLS command injection (a dozen more connections per address).",
 )
+@click.option(
+    "-v",
+    "--transcript",
+    is_flag=True,
+    help="Print each session's dialogue with timings (and the chain) before the table.",
+)
+@click.option("--explain", metavar="CODE", help="Explain a finding code at length, and exit.")
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")
 @click.pass_context
@@ -198,6 +205,10 @@ def command(ctx: click.Context, /, **options: Any) -> None:
     from pathlib import Path
 
     from .app import Invocation, run
+
+    if options["explain"]:
+        sys.stdout.write(_explanation(options["explain"]))
+        return
 
     given = {
         name: value
@@ -224,11 +235,23 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         output_format=options["output_format"],
         outputs=tuple((f, Path(p)) for f, p in options["outputs"]),
         color=color,
+        transcript=options["transcript"],
         baseline=Path(options["baseline"]) if options["baseline"] else None,
         settings={k: v for k, v in given.items() if k in _SETTINGS},
         policy=policy,
     )
     sys.exit(run(invocation))
+
+
+def _explanation(code: str) -> str:
+    from .explain import render_explanation, suggestions
+
+    try:
+        return render_explanation(code)
+    except KeyError:
+        close = suggestions(code)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UsageError(f"unknown finding code {code!r}{hint}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

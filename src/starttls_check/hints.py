@@ -84,7 +84,7 @@ CATALOGUE: dict[str, Rule] = {
     ),
     "smtp.no-greeting": Rule(
         _F,
-        "The server accepted the connection but sent no 220 greeting: check the MTA is healthy (Postfix: `postscreen_greet_wait` above the sender's patience, `smtpd` processes available; Exim: `smtp_accept_max`).",
+        "The server accepted the connection but sent no 220 greeting in time: check the MTA is healthy and has free smtpd processes (Postfix: `default_process_limit`, `smtpd` in master.cf, `postscreen_greet_wait` if set very high; Exim: the daemon's load and `smtp_accept_queue`), and its logs.",
     ),
     "smtp.greeting-rejected": Rule(
         _F,
@@ -92,7 +92,7 @@ CATALOGUE: dict[str, Rule] = {
     ),
     "smtp.ehlo-rejected": Rule(
         _W,
-        "The server rejected EHLO and only HELO worked, so no extensions (STARTTLS included) can be negotiated: enable ESMTP (Postfix: remove `smtpd_discard_ehlo_keywords`/`smtpd_discard_ehlo_keyword_address_maps` entries; Exim: check `acl_smtp_helo`).",
+        "The server rejected EHLO and only HELO worked, so no extension (STARTTLS included) can be negotiated: an old or misconfigured MTA, or SMTP inspection on a firewall that blocks EHLO. Check the MTA's ESMTP support (Exim: `acl_smtp_helo`) and any inspecting firewall on the path.",
     ),
     "smtp.ehlo-failed": Rule(
         _F,
@@ -137,11 +137,11 @@ CATALOGUE: dict[str, Rule] = {
     ),
     "tls.below-minimum": Rule(
         _F,
-        "The negotiated TLS version is below the policy's minimum (--min-tls): enable TLS 1.2/1.3 on the server (Postfix: `smtpd_tls_protocols = >=TLSv1.2`, `smtpd_tls_mandatory_protocols`; Exim: `openssl_options = +no_tlsv1 +no_tlsv1_1`).",
+        "The negotiated TLS version is below the policy's minimum (--min-tls). We offered up to TLS 1.3, so the server cannot do better: upgrade the MTA or the OpenSSL it links against, and check that nothing caps the version (Postfix: `smtpd_tls_protocols`, `smtpd_tls_mandatory_protocols`; Exim: what `exim -bP openssl_options` shows).",
     ),
     "tls.version-deprecated": Rule(
         _W,
-        "Only TLS 1.0/1.1 was negotiated; both are deprecated (RFC 8996): enable TLS 1.2 and 1.3 (Postfix: `smtpd_tls_protocols = >=TLSv1.2` with a current OpenSSL; Exim: `openssl_options`/`tls_require_ciphers`).",
+        "Only TLS 1.0/1.1 was negotiated (deprecated, RFC 8996). We offered up to TLS 1.3, so the server does not support newer versions: upgrade the MTA or its OpenSSL, and check that nothing caps the version (Postfix: `smtpd_tls_protocols`; Exim: `openssl_options`).",
     ),
     # Capabilities before and after TLS (checks/capabilities.py)
     "starttls.stripped": Rule(
@@ -216,11 +216,11 @@ CATALOGUE: dict[str, Rule] = {
     # Deep probes (--deep): what else the server accepts
     "tls.accepts-tls1-0": Rule(
         _W,
-        "The server still accepts TLS 1.0 (deprecated, RFC 8996): disable it (Postfix: `smtpd_tls_protocols = >=TLSv1.2` and `smtpd_tls_mandatory_protocols = >=TLSv1.2`; Exim: `openssl_options = +no_tlsv1 +no_tlsv1_1`). Very old senders then deliver in clear text, which opportunistic TLS accepts anyway.",
+        "The server still accepts TLS 1.0 (deprecated, RFC 8996): disable it (Postfix: `smtpd_tls_protocols = >=TLSv1.2` and `smtpd_tls_mandatory_protocols = >=TLSv1.2`; Exim: add `+no_tlsv1 +no_tlsv1_1` to the current `openssl_options`). Very old senders then deliver in clear text, which opportunistic TLS accepts anyway.",
     ),
     "tls.accepts-tls1-1": Rule(
         _W,
-        "The server still accepts TLS 1.1 (deprecated, RFC 8996): disable it (Postfix: `smtpd_tls_protocols = >=TLSv1.2`; Exim: `openssl_options = +no_tlsv1_1`).",
+        "The server still accepts TLS 1.1 (deprecated, RFC 8996): disable it (Postfix: `smtpd_tls_protocols = >=TLSv1.2`; Exim: add `+no_tlsv1_1` to the current `openssl_options`).",
     ),
     "tls.no-modern-version": Rule(
         _F,
@@ -252,7 +252,7 @@ CATALOGUE: dict[str, Rule] = {
     ),
     "cipher.client-order": Rule(
         _I,
-        "The server follows the client's cipher order. Harmless when every enabled cipher is strong; otherwise make the server choose (Postfix: `tls_preempt_cipherlist = yes`; Exim with OpenSSL: `openssl_options = +cipher_server_preference`).",
+        "The server follows the client's cipher order. Harmless when every enabled cipher is strong; otherwise make the server choose (Postfix: `tls_preempt_cipherlist = yes`; Exim with OpenSSL: add `+cipher_server_preference` to the current `openssl_options`).",
     ),
     "starttls.command-injection": Rule(
         _F,
