@@ -7,14 +7,14 @@ into a markup string, so a banner cannot clear the screen or inject `[bold]` mar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from io import StringIO
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from ..model import DomainReport, Finding, HostReport, ProbeOutcome, Severity, Verdict
 from .sanitize import terminal_safe
+from .terminal import render_to_text, safe
 
 _VERDICT_STYLE = {
     Verdict.PASS: "bold green",
@@ -34,28 +34,13 @@ _SUMMARY = {
 }
 
 
-def safe(text: str, style: str = "") -> Text:
-    """Server-derived text as a rich Text: escaped, capped, never parsed as markup."""
-    return Text(terminal_safe(text), style=style)
-
-
 def render_table(reports: Sequence[DomainReport], *, color: bool, width: int = 100) -> str:
-    """All domains, one after another."""
-    out = StringIO()
-    console = Console(
-        file=out,
-        width=width,
-        color_system="standard" if color else None,
-        force_terminal=color,
-        highlight=False,
-        emoji=False,
-    )
+    """All domains, one after another, a blank line between."""
+    blocks: list[RenderableType] = []
     for index, report in enumerate(reports):
-        if index:
-            console.print()
-        console.print(domain_block(report))
-    # rich pads grid cells to the full width; trailing blanks only get in the way.
-    return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+        blocks += [Text()] if index else []
+        blocks.append(domain_block(report))
+    return render_to_text(blocks, color=color, width=width)
 
 
 def domain_block(report: DomainReport) -> RenderableType:

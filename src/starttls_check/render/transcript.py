@@ -9,9 +9,8 @@ served and the trust verdict. All server text goes through `terminal_safe` into
 from __future__ import annotations
 
 from collections.abc import Sequence
-from io import StringIO
 
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -25,6 +24,8 @@ from ..model import (
     TrustVerdict,
 )
 from .sanitize import terminal_safe
+from .terminal import render_to_text
+from .terminal import safe as escaped
 
 _ARROW = {Direction.SENT: "->", Direction.RECEIVED: "<-", Direction.EVENT: "**"}
 _STYLE = {Direction.SENT: "cyan", Direction.RECEIVED: "green", Direction.EVENT: "yellow"}
@@ -33,35 +34,22 @@ SANS_SHOWN = 4  # subjectAltNames listed per certificate; the rest are counted
 LINE_LIMIT = 2100
 
 
-def safe(text: str, style: str = "", limit: int = LINE_LIMIT) -> Text:
-    """Server-derived text as a rich Text: escaped, capped, never parsed as markup."""
-    return Text(terminal_safe(text, limit=limit), style=style)
+def safe(text: str, style: str = "") -> Text:
+    """As `terminal.safe`, with room for a whole recorded line."""
+    return escaped(text, style, LINE_LIMIT)
 
 
 def render_transcript(reports: Sequence[DomainReport], *, color: bool, width: int = 100) -> str:
     """Every address of every domain: the whole dialogue, the chain, the verdict."""
-    out = StringIO()
-    console = Console(
-        file=out,
-        width=width,
-        color_system="standard" if color else None,
-        force_terminal=color,
-        highlight=False,
-        emoji=False,
-        markup=False,
-    )
+    parts: list[RenderableType] = []
     for index, report in enumerate(reports):
-        if index:
-            console.print()
-        console.print(safe(report.ascii_domain, "bold"))
+        parts += [Text()] if index else []
+        parts.append(safe(report.ascii_domain, "bold"))
         if not report.hosts:
-            console.print(Text("no address was probed", style="dim"))
+            parts.append(Text("no address was probed", style="dim"))
         for host in report.hosts:
-            console.print()
-            for part in host_block(host):
-                console.print(part)
-    # rich pads grid cells to the full width; trailing blanks only get in the way.
-    return "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+            parts += [Text(), *host_block(host)]
+    return render_to_text(parts, color=color, width=width)
 
 
 def host_block(host: HostReport) -> list[RenderableType]:
