@@ -12,8 +12,7 @@ import contextlib
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self, cast
+from typing import cast
 
 import dns.exception
 import dns.flags
@@ -24,6 +23,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import dns.zone
+
+from .server_base import LoopbackServer
 
 NameLike = dns.name.Name | str
 """A name given to a knob: a ``dns.name.Name`` or text, taken as absolute."""
@@ -41,7 +42,7 @@ _MAX_CHAIN = 8  # CNAMEs followed in one answer; longer chains are cut short.
 _BIND_ATTEMPTS = 5
 
 
-class LoopbackDnsServer:
+class LoopbackDnsServer(LoopbackServer):
     """Authoritative UDP+TCP DNS server on 127.0.0.1, one port number for both.
 
     Answers from the zone with the longest origin containing the query name; REFUSED
@@ -64,48 +65,18 @@ class LoopbackDnsServer:
         authenticated_data: bool = False,
         idle_timeout: float = 5.0,
     ) -> None:
+        super().__init__()
         self._zones = _build_zones(zones)
         self._servfail = frozenset(_to_name(n) for n in servfail_names)
         self._drop = frozenset(_to_name(n) for n in drop_names)
         self._authenticated_data = authenticated_data
         self._idle_timeout = idle_timeout
-        self._errors: list[BaseException] = []
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._tcp_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self._port = 0
         self.malformed_count = 0
         """Messages ignored because they did not parse as a DNS query."""
-
-    @property
-    def port(self) -> int:
-        """The UDP and TCP port; valid after :meth:`start`."""
-        if not self._port:
-            raise RuntimeError("server not started")
-        return self._port
-
-    @property
-    def errors(self) -> tuple[BaseException, ...]:
-        """Exceptions raised inside the handler so far."""
-        return tuple(self._errors)
-
-    def raise_errors(self) -> None:
-        """Re-raise the first handler exception, if any."""
-        if self._errors:
-            raise self._errors[0]
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Bind UDP to port 0, then TCP to the same port number (retried if taken)."""

@@ -17,8 +17,9 @@ import tempfile
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
+
+from .server_base import LoopbackServer
 
 Script = Callable[["ServerConnection"], Awaitable[None]]
 """What runs for each accepted connection."""
@@ -107,7 +108,7 @@ class ServerConnection:
             self._writer.transport.abort()
 
 
-class LoopbackSmtpServer:
+class LoopbackSmtpServer(LoopbackServer):
     """Listens on ``host`` (any loopback address), ``port`` (0: a free one); runs ``script``.
 
     Exceptions escaping a script, other than the client going away, are recorded;
@@ -115,44 +116,14 @@ class LoopbackSmtpServer:
     """
 
     def __init__(self, script: Script, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
         self._script = script
         self._requested_port = port  # 0: any free port; else share a port across addresses
         self.host = host
         """The address we listen on."""
         self._server: asyncio.Server | None = None
         self._sessions: dict[asyncio.Task[None], ServerConnection] = {}
-        self._errors: list[BaseException] = []
-        self._port = 0
         self._stopping = False
-
-    @property
-    def port(self) -> int:
-        """The listening port; valid after :meth:`start`."""
-        if not self._port:
-            raise RuntimeError("server not started")
-        return self._port
-
-    @property
-    def errors(self) -> tuple[BaseException, ...]:
-        """Exceptions raised by scripts so far."""
-        return tuple(self._errors)
-
-    def raise_errors(self) -> None:
-        """Re-raise the first script exception, if any."""
-        if self._errors:
-            raise self._errors[0]
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         """Start listening."""
