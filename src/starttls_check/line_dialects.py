@@ -17,6 +17,7 @@ from .model import Reply
 from .smtp_protocol import (
     Action,
     Close,
+    DialogueRecord,
     RemoteProtocolError,
     ReplyReader,
     Send,
@@ -33,24 +34,15 @@ def _response(lines: list[bytes], code: int) -> Reply:
     return Reply(code=code, lines=tuple(_text(line) for line in lines))
 
 
-class _LineClient:
+class _LineClient(DialogueRecord):
     """What IMAP and POP3 clients share: facts, states, and the session's shape."""
 
     capability_command = ""
 
     def __init__(self, reader: ReplyReader, *, implicit_tls: bool = False) -> None:
+        super().__init__()
         self.reader = reader
         self.implicit_tls = implicit_tls
-        self.state = State.GREETING
-        self.greeting: Reply | None = None
-        self.ehlo_command: str | None = None
-        self.ehlo_reply: Reply | None = None
-        self.helo_reply: Reply | None = None
-        self.capabilities: tuple[str, ...] = ()
-        self.starttls_offered: bool | None = None
-        self.starttls_reply: Reply | None = None
-        self.ehlo_tls_reply: Reply | None = None
-        self.capabilities_after_tls: tuple[str, ...] | None = None
 
     def transcript_lines(self, reply: Reply) -> list[str]:
         return list(reply.lines)

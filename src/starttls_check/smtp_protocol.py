@@ -187,18 +187,10 @@ class Close:
 Action = Send | StartTls | Close
 
 
-class SmtpClient:
-    """The client's half of the session as a state machine; records what it saw.
+class DialogueRecord:
+    """What every protocol's client records of its session; the facts are built from it."""
 
-    `hello` is EHLO, or LHLO for LMTP (RFC 2033, which has no HELO to fall back to).
-    With `implicit_tls` (SMTPS, RFC 8314) the connection is already encrypted: the one
-    EHLO is the one inside TLS, and STARTTLS is neither expected nor sent.
-    """
-
-    def __init__(self, ehlo_name: str, *, hello: str = "EHLO", implicit_tls: bool = False) -> None:
-        self.ehlo_name = ehlo_name
-        self.hello = hello
-        self.implicit_tls = implicit_tls
+    def __init__(self) -> None:
         self.state = State.GREETING
         self.greeting: Reply | None = None
         self.ehlo_command: str | None = None
@@ -209,6 +201,21 @@ class SmtpClient:
         self.starttls_reply: Reply | None = None
         self.ehlo_tls_reply: Reply | None = None
         self.capabilities_after_tls: tuple[str, ...] | None = None
+
+
+class SmtpClient(DialogueRecord):
+    """The client's half of the session as a state machine; records what it saw.
+
+    `hello` is EHLO, or LHLO for LMTP (RFC 2033, which has no HELO to fall back to).
+    With `implicit_tls` (SMTPS, RFC 8314) the connection is already encrypted: the one
+    EHLO is the one inside TLS, and STARTTLS is neither expected nor sent.
+    """
+
+    def __init__(self, ehlo_name: str, *, hello: str = "EHLO", implicit_tls: bool = False) -> None:
+        super().__init__()
+        self.ehlo_name = ehlo_name
+        self.hello = hello
+        self.implicit_tls = implicit_tls
 
     def transcript_lines(self, reply: Reply) -> list[str]:
         """The reply as it appeared on the wire."""
