@@ -123,11 +123,12 @@ def test_describe_ec_leaf(root: Issued) -> None:
     [
         pytest.param(timedelta(days=89, hours=12), 89, id="89.5-days"),
         pytest.param(timedelta(hours=1), 0, id="one-hour"),
-        pytest.param(timedelta(hours=-1), -1, id="expired-one-hour-ago"),
-        pytest.param(timedelta(days=-1, hours=-12), -2, id="expired-1.5-days-ago"),
+        # Towards zero: "expired 1 day ago" after 1.5 days, as a person would count.
+        pytest.param(timedelta(hours=-1), 0, id="expired-one-hour-ago"),
+        pytest.param(timedelta(days=-1, hours=-12), -1, id="expired-1.5-days-ago"),
     ],
 )
-def test_days_left_floors(root: Issued, offset: timedelta, days_left: int) -> None:
+def test_days_left_counts_whole_days(root: Issued, offset: timedelta, days_left: int) -> None:
     not_after = NOW + offset
     leaf = make_leaf([MX], root, not_before=not_after - timedelta(days=90), not_after=not_after)
     assert describe_certificate(der(leaf), NOW).days_left == days_left

@@ -53,7 +53,9 @@ def run(invocation: Invocation) -> int:
         raise UsageError(str(exc)) from None
     domains = invocation.domains or (config.domains if config else ())
     if invocation.demo and invocation.domains:
-        raise UsageError("--demo checks its own domains; give no DOMAINS with it")
+        raise UsageError("--demo checks its own domains; give no targets with it")
+    if invocation.demo and {"nameservers", "ca_files"} & invocation.settings.keys():
+        raise UsageError("--demo brings its own name server and CA; drop --nameserver/--ca-file")
     if not invocation.demo and not domains:
         raise UsageError(
             "give at least one domain to check (or a --config listing some), or --demo"
@@ -187,6 +189,15 @@ def _run_demo(settings: CheckSettings) -> Sequence[DomainReport]:
     return run_demo(settings)
 
 
+def _output_width() -> int:
+    """The terminal's width, or COLUMNS when piped, else 100; within 60 to 200."""
+    try:
+        width = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        width = os.get_terminal_size().columns if sys.stdout.isatty() else 100
+    return max(60, min(width, 200))
+
+
 def _write_outputs(
     reports: Sequence[DomainReport], invocation: Invocation, generated_at: datetime
 ) -> None:
@@ -200,9 +211,7 @@ def _write_outputs(
             raise UsageError(
                 f"cannot write {output_format} report to {path}: {exc.strerror}"
             ) from None
-    width = 100
-    if sys.stdout.isatty():
-        width = min(os.get_terminal_size().columns, 160)
+    width = _output_width()
     if invocation.transcript and invocation.output_format == "table":
         from .render.transcript import render_transcript
 

@@ -15,6 +15,7 @@ report one reason where a mail administrator needs every one.
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -97,7 +98,8 @@ def _describe(cert: x509.Certificate, now: datetime) -> CertificateInfo:
         san_ip=ip_names,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        days_left=(cert.not_valid_after_utc - now).days,
+        # Whole days, towards zero: 30.5 days past the end is "expired 30 days ago".
+        days_left=math.trunc((cert.not_valid_after_utc - now).total_seconds() / 86400),
         key_type=key_type,
         key_bits=key_bits,
         signature_algorithm=getattr(cert.signature_algorithm_oid, "_name", "unknown"),

@@ -174,7 +174,7 @@ class _Run:
         async with self.total, self.per_address[target.address]:
             outcome, earlier = await self.attempt(target, server_name, settings)
             deep: tuple[DeepProbe, ...] = ()
-            if self.settings.deep:
+            if self.settings.deep and outcome.facts.tls is not None:  # else nothing to probe
 
                 async def once(variant: SessionSettings) -> SessionOutcome:
                     return (await self.attempt(target, server_name, variant))[0]

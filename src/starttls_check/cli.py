@@ -161,7 +161,9 @@ def _terminal_width() -> int:
     callback=_convert("parse_waiver_text"),
     help="Waive a finding code, optionally on one MX host (repeatable).",
 )
-@click.option("--require-dane", is_flag=True, help="Fail when DANE is missing (not checked yet).")
+@click.option(
+    "--require-dane", is_flag=True, help="Not available yet: this version does not check DANE."
+)
 @click.option(
     "--require-mta-sts", is_flag=True, help="Fail when MTA-STS is missing (not checked yet)."
 )
@@ -192,12 +194,17 @@ def _terminal_width() -> int:
     is_flag=True,
     help="Print each session's dialogue with timings (and the chain) before the table.",
 )
-@click.option("--explain", metavar="CODE", help="Explain a finding code at length, and exit.")
+@click.option(
+    "--explain", metavar="CODE", help="Explain a finding code at length ('list' lists them)."
+)
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")
 @click.pass_context
 def command(ctx: click.Context, /, **options: Any) -> None:
-    """Check that mail sent to DOMAINS travels encrypted: MX, STARTTLS, TLS, certificates.
+    """Check that mail sent to TARGETS travels encrypted: MX, STARTTLS, TLS, certificates.
+
+    A target is a domain (example.com, example.com:587: MX lookup) or a host in brackets
+    ([mx.example.com], [192.0.2.1]:25: checked directly).
 
     Exit codes: 0 pass or warn, 1 fail, 2 usage error, 3 inconclusive (name server
     unreachable, or every connection timed out: outbound port 25 may be blocked here).
@@ -246,6 +253,10 @@ def command(ctx: click.Context, /, **options: Any) -> None:
 def _explanation(code: str) -> str:
     from .explain import render_explanation, suggestions
 
+    if code == "list":
+        from .hints import CATALOGUE
+
+        return "".join(f"{c:<34} {rule.severity}\n" for c, rule in CATALOGUE.items())
     try:
         return render_explanation(code)
     except KeyError:

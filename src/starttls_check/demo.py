@@ -24,7 +24,7 @@ from .loopback.shared_port import servers_on_shared_port
 from .loopback.smtp_server import Script, server_tls_context, standard_session
 from .model import DomainReport
 
-DEMO_PORT = 2525  # stable when free, so two demo runs can be compared (--baseline)
+DEMO_PORT = 2525  # stable when free; the demo CA and keys are new on every run, though
 DEMO_DOMAINS = ("good.test", "mixed.test", "plain.test", "expired.test", "wrongname.test")
 
 

@@ -32,11 +32,11 @@ CATALOGUE: dict[str, Rule] = {
         "The name servers failed to answer (SERVFAIL/REFUSED): check the zone is loaded and DNSSEC signatures are valid (e.g. `dig +dnssec MX domain`).",
     ),
     "dns.timeout": Rule(
-        _F,
-        "No name server answered in time: check the --nameserver address and that DNS (UDP and TCP port 53) is reachable from here.",
+        _W,
+        "No name server answered in time: check the --nameserver address and port, and that DNS over UDP and TCP is reachable from here.",
     ),
     "dns.unreachable": Rule(
-        _F, "The name server could not be reached: check the --nameserver address and port."
+        _W, "The name server could not be reached: check the --nameserver address and port."
     ),
     "dns.malformed": Rule(
         _F, "The name server's answer could not be used: check the zone's records with `dig`."

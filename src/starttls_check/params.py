@@ -82,6 +82,8 @@ def parse_target(text: str) -> Target:
     from .targets import Target
 
     value = text.strip()
+    if "://" in value or "/" in value:
+        raise ValueError(f"bad target {text!r}: give a domain or [host], not a URL or a path")
     if not value.startswith("["):
         if value.count(":") > 1:
             raise ValueError(f"bad target {text!r}: an IPv6 address goes in brackets, [::1]:25")
@@ -119,9 +121,18 @@ def parse_timeout(value: float) -> float:
 def parse_waiver_text(text: str) -> tuple[str, str | None]:
     """`CODE` or `CODE@HOST` (an --allow value) → (code, host or None)."""
     code, sep, host = text.strip().partition("@")
+    code = code.lower()
     if not re.fullmatch(r"[a-z0-9]+(\.[a-z0-9-]+)+", code) or (sep and not host):
         example = "cert.self-signed@mx2.example.com"
         raise ValueError(f"bad waiver {text!r}: expected CODE or CODE@HOST, e.g. {example}")
+    from .hints import CATALOGUE
+
+    if code not in CATALOGUE:
+        from difflib import get_close_matches
+
+        close = get_close_matches(code, CATALOGUE, n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else " (see --explain list)"
+        raise ValueError(f"bad waiver {text!r}: unknown finding code {code!r}{hint}")
     return code, (parse_hostname(host) if sep else None)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..model import DomainReport, Finding, HostReport, Verdict
 from .github import Level, level_of  # one rule for what fails, so both CI views agree
 from .sanitize import terminal_safe
+from .summary import verdict_sentence
 from .table import starttls_cell
 
 VERDICT_EMOJI = {
@@ -45,6 +46,7 @@ def domain_section(report: DomainReport) -> str:
     """Heading with the verdict, the address table, the findings."""
     verdict, fail_on = report.verdict, report.policy.fail_on
     lines = [f"## {VERDICT_EMOJI[verdict]} {md(report.domain)}: {verdict}", ""]
+    lines += [md(verdict_sentence(report)[:1].upper() + verdict_sentence(report)[1:]) + "\\.", ""]
     if report.ascii_domain != report.domain:
         lines += [f"Checked as {md(report.ascii_domain)}\\.", ""]
     lines += [f"Addresses checked: {len(report.hosts)}; the policy fails on **{fail_on}**\\.", ""]

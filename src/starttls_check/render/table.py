@@ -12,8 +12,17 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..model import DomainReport, Finding, HostReport, ProbeOutcome, Severity, Verdict
+from ..model import (
+    SEVERITY_RANK,
+    DomainReport,
+    Finding,
+    HostReport,
+    ProbeOutcome,
+    Severity,
+    Verdict,
+)
 from .sanitize import terminal_safe
+from .summary import verdict_sentence
 from .terminal import render_to_text, safe
 
 _VERDICT_STYLE = {
@@ -25,13 +34,6 @@ _VERDICT_STYLE = {
 }
 _SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARN: "yellow", Severity.FAIL: "red"}
 _SEVERITY_MARK = {Severity.INFO: "i", Severity.WARN: "!", Severity.FAIL: "✗"}
-_SUMMARY = {
-    Verdict.PASS: "mail to this domain travels encrypted, to certificates valid for each MX",
-    Verdict.WARN: "mail travels encrypted, but TLS is weak or not authenticated somewhere",
-    Verdict.FAIL: "mail to this domain can travel unencrypted or not at all",
-    Verdict.INCONCLUSIVE: "could not be tested from here",
-    Verdict.UNTESTED: "not tested",
-}
 
 
 def render_table(reports: Sequence[DomainReport], *, color: bool, width: int = 100) -> str:
@@ -54,9 +56,7 @@ def domain_block(report: DomainReport) -> RenderableType:
     parts += findings_lines(report.all_findings())
     verdict = Text(f"{terminal_safe(report.ascii_domain)}: ")
     verdict.append(report.verdict.value.upper(), style=_VERDICT_STYLE[report.verdict])
-    verdict.append(f" — {_SUMMARY[report.verdict]}")
-    if waived := sum(f.waived for f in report.all_findings()):
-        verdict.append(f" ({waived} waived)", style="dim")
+    verdict.append(f" — {verdict_sentence(report)}")
     parts.append(verdict)
     return Group(*parts)
 
@@ -137,7 +137,9 @@ def findings_lines(findings: Sequence[Finding]) -> list[RenderableType]:
     each code's hint is shown once, under its first finding."""
     groups: dict[tuple[str, Severity, str, bool], list[str]] = {}
     hints: dict[str, str] = {}
-    for f in findings:
+    # Worst first; waived last: what needs doing comes before what is known and accepted.
+    ordered = sorted(findings, key=lambda f: (f.waived, -SEVERITY_RANK[f.severity]))
+    for f in ordered:
         groups.setdefault((f.code, f.severity, f.message, f.waived), []).append(f.subject)
         hints.setdefault(f.code, f.hint)
     if not groups:
