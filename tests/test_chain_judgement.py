@@ -396,17 +396,17 @@ def test_problems_are_independent_of_trust(pki: Pki) -> None:
 
 
 @pytest.mark.parametrize(
-    "chain",
+    ("chain", "problem"),
     [
-        pytest.param((), id="empty"),
-        pytest.param((b"garbage",), id="garbage"),
-        pytest.param((b"",), id="empty-bytes"),
-        pytest.param((b"\x30\x03\x02\x01\x00",), id="der-but-not-a-certificate"),
+        pytest.param((), P.NO_CERTIFICATE, id="empty"),
+        pytest.param((b"garbage",), P.UNPARSEABLE, id="garbage"),
+        pytest.param((b"",), P.UNPARSEABLE, id="empty-bytes"),
+        pytest.param((b"\x30\x03\x02\x01\x00",), P.UNPARSEABLE, id="der-but-not-a-certificate"),
     ],
 )
-def test_no_certificate(pki: Pki, chain: tuple[bytes, ...]) -> None:
+def test_no_certificate(pki: Pki, chain: tuple[bytes, ...], problem: P) -> None:
     verdict = judge_chain(chain, MX, store(pki.root), NOW)
-    assert verdict.problems == (P.NO_CERTIFICATE,)
+    assert verdict.problems == (problem,)
     assert verdict.trusted_path == ()
     assert verdict.checked_name == MX
 

@@ -15,6 +15,7 @@ from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import SMTP
 
 from starttls_check.certs import TrustStore
+from starttls_check.check import check_domains_async
 from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from starttls_check.loopback.smtp_server import (
     Script,
@@ -575,3 +576,36 @@ def test_stripped_starttls_points_at_the_path_not_the_server() -> None:
     assert finding.evidence is not None
     assert "XXXXXXXA" in finding.evidence
     assert report.verdict is Verdict.FAIL
+
+
+def test_a_busy_address_does_not_hold_slots_others_could_use() -> None:
+    """Three domains share one slow MX address; a fourth has its own. With two global slots,
+    the fourth is probed while the first session to the shared address is still open."""
+    ca = make_ca("test CA")
+    order: list[str] = []
+
+    def recording(name: str, delay: float) -> Script:
+        inner = good_script(name, ca, greeting_delay=delay)
+
+        async def script(conn: ServerConnection) -> None:
+            order.append(name)
+            await inner(conn)
+
+        return script
+
+    zone = "".join(f"d{i}.test. IN MX 10 shared.test.\n" for i in range(3))
+    zone += (
+        "shared.test. IN A 127.0.0.2\nother.test. IN MX 10 own.test.\nown.test. IN A 127.0.0.3\n"
+    )
+    servers = {"127.0.0.2": recording("shared.test", 0.3), "127.0.0.3": recording("own.test", 0)}
+
+    async def go() -> tuple[DomainReport, ...]:
+        async with mail_world(zone, servers, ca=ca) as world:
+            settings = world.settings(concurrency=2)
+            return await check_domains_async(
+                ["d0.test", "d1.test", "d2.test", "other.test"], settings
+            )
+
+    reports = run(go())
+    assert [r.verdict for r in reports] == [Verdict.PASS] * 4
+    assert order.index("own.test") == 1  # not after the shared address's queue

@@ -61,12 +61,41 @@ class TrustStore:
         return self._by_subject.get(cert.issuer, [])
 
 
+# What cryptography raises for certificates it cannot read; several are not ValueErrors,
+# and parts of a certificate are only parsed when first used.
+CERT_PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+    x509.InvalidVersion,
+)
+
+
+def parse_certificate(der: bytes) -> x509.Certificate | str:
+    """A certificate whose every part we read has been parsed once, or why it cannot be.
+
+    OpenSSL completes the handshake with certificates cryptography cannot read (duplicate
+    extensions, odd string types): those must become a finding, never an exception.
+    """
+    try:
+        cert = load_der(der)
+        _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc)
+        _ = list(cert.extensions)  # the key and signature algorithm may be exotic: judged later
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+    except CERT_PARSE_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return cert
+
+
 def describe_certificate(der: bytes, now: datetime) -> CertificateInfo:
     """Everything a person wants to read about one certificate; never raises on bad input."""
-    try:
-        return _describe(load_der(der), now)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        return _unparseable(der, str(exc))
+    cert = parse_certificate(der)
+    if isinstance(cert, str):
+        return _unparseable(der, cert)
+    return _describe(cert, now)
 
 
 def load_der(der: bytes) -> x509.Certificate:
@@ -134,7 +163,7 @@ def _unparseable(der: bytes, reason: str) -> CertificateInfo:
 def key_description(cert: x509.Certificate) -> tuple[str, int]:
     try:
         key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):
+    except CERT_PARSE_ERRORS:
         return "unknown", 0
     if isinstance(key, rsa.RSAPublicKey):
         return "RSA", key.key_size
@@ -152,7 +181,7 @@ def key_description(cert: x509.Certificate) -> tuple[str, int]:
 def subject_alt_names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[str, ...]]:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, *CERT_PARSE_ERRORS):
         return (), ()
     ips = tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress))
     return tuple(san.get_values_for_type(x509.DNSName)), ips
@@ -161,7 +190,7 @@ def subject_alt_names(cert: x509.Certificate) -> tuple[tuple[str, ...], tuple[st
 def signature_hash_name(cert: x509.Certificate) -> str | None:
     try:
         algorithm = cert.signature_hash_algorithm
-    except UnsupportedAlgorithm:
+    except CERT_PARSE_ERRORS:
         return "unknown"
     return algorithm.name if algorithm is not None else None
 
@@ -169,7 +198,7 @@ def signature_hash_name(cert: x509.Certificate) -> str | None:
 def is_ca(cert: x509.Certificate) -> bool:
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, *CERT_PARSE_ERRORS):
         return False
 
 
@@ -225,7 +254,7 @@ def _verify_legacy_signature(cert: x509.Certificate, issuer: x509.Certificate) -
 def has_aia_issuer_url(cert: x509.Certificate) -> bool:
     try:
         aia = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, *CERT_PARSE_ERRORS):
         return False
     assert isinstance(aia.value, x509.AuthorityInformationAccess)
     return any(d.access_method == AuthorityInformationAccessOID.CA_ISSUERS for d in aia.value)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from .certs import (
+    CERT_PARSE_ERRORS,
     MAX_CHAIN,
     MIN_EC_BITS,
     MIN_RSA_BITS,
@@ -23,8 +23,8 @@ from .certs import (
     has_aia_issuer_url,
     is_ca,
     issued_by,
-    load_der,
     name_matches,
+    parse_certificate,
     signature_hash_name,
     subject_alt_names,
 )
@@ -44,14 +44,12 @@ def judge_chain(
     chain_der: tuple[bytes, ...], name: str, store: TrustStore, now: datetime
 ) -> TrustVerdict:
     """Every reason a sender that authenticates would reject this chain for `name`."""
+    if not chain_der:
+        return _no_verdict(CertProblem.NO_CERTIFICATE, name, "the server presented no certificate")
     certs = _parse(chain_der[:MAX_CHAIN])
-    if not certs:
-        return TrustVerdict(
-            problems=(CertProblem.NO_CERTIFICATE,),
-            trusted_path=(),
-            checked_name=name,
-            detail="the server presented no certificate that could be parsed",
-        )
+    if isinstance(certs, str):
+        detail = f"the certificate cannot be read: {certs}"
+        return _no_verdict(CertProblem.UNPARSEABLE, name, detail)
     leaf = certs[0]
     path = build_path(leaf, certs[1:], store)
     problems: list[CertProblem] = [path.problem] if path.problem else []
@@ -87,13 +85,21 @@ def _names_match(leaf: x509.Certificate, name: str) -> bool:
     return any(ipaddress.ip_address(ip) == address for ip in ip_names)
 
 
-def _parse(chain_der: tuple[bytes, ...]) -> list[x509.Certificate]:
-    certs = []
+def _no_verdict(problem: CertProblem, name: str, detail: str) -> TrustVerdict:
+    return TrustVerdict(problems=(problem,), trusted_path=(), checked_name=name, detail=detail)
+
+
+def _parse(chain_der: tuple[bytes, ...]) -> list[x509.Certificate] | str:
+    """The served certificates up to the first unreadable one; if the leaf itself cannot be
+    read, why not."""
+    certs: list[x509.Certificate] = []
     for der in chain_der:
-        try:
-            certs.append(load_der(der))
-        except ValueError:
-            break  # judge what came before; an unparseable link breaks the chain anyway
+        cert = parse_certificate(der)
+        if isinstance(cert, str):
+            if not certs:
+                return cert
+            break  # judge what came before; an unreadable link breaks the chain anyway
+        certs.append(cert)
     return certs
 
 
@@ -148,7 +154,7 @@ def _dead_end(
 def _weak_key(cert: x509.Certificate) -> bool:
     try:
         key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):
+    except CERT_PARSE_ERRORS:
         return True  # a key this library cannot even read is no key to rely on
     if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
         return key.key_size < MIN_RSA_BITS

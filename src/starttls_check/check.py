@@ -171,7 +171,9 @@ class _Run:
         )
         # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
         server_name = target.mx if is_hostname(target.mx) else None
-        async with self.total, self.per_address[target.address]:
+        # The address's own slot first: sessions queued behind one busy address must not
+        # hold global slots that sessions to other addresses could use.
+        async with self.per_address[target.address], self.total:
             outcome, earlier = await self.attempt(target, server_name, settings)
             deep: tuple[DeepProbe, ...] = ()
             if self.settings.deep and outcome.facts.tls is not None:  # else nothing to probe

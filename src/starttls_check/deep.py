@@ -13,12 +13,15 @@ import dataclasses
 import ssl
 from collections.abc import Awaitable, Callable
 
-from .model import DeepProbe, Phase, ProbeOutcome
+from .formats import MailProtocol
+from .model import DeepProbe, ErrorKind, Phase, ProbeOutcome
 from .smtp_session import SessionOutcome, SessionSettings
 from .tls import PROBE_VERSIONS, WEAK_CIPHER_CLASSES, cipher_context, version_context
 
 Probe = Callable[[SessionSettings], Awaitable[SessionOutcome]]
 INJECTED_COMMAND = "NOOP"  # harmless if a vulnerable server executes it
+# IMAP needs tags and POP3 has no NOOP before login; implicit TLS has no STARTTLS at all.
+_STARTTLS_SMTP = (MailProtocol.SMTP, MailProtocol.SUBMISSION, MailProtocol.LMTP)
 
 
 async def run_deep_probes(probe: Probe, base: SessionSettings) -> tuple[DeepProbe, ...]:
@@ -62,8 +65,9 @@ def handshake_outcome(outcome: SessionOutcome) -> ProbeOutcome:
     facts = outcome.facts
     if facts.tls is not None:
         return ProbeOutcome.ACCEPTED
-    if facts.error is not None and facts.error.phase is Phase.HANDSHAKE:
-        return ProbeOutcome.REFUSED
+    error = facts.error
+    if error is not None and error.phase is Phase.HANDSHAKE and error.kind is not ErrorKind.TIMEOUT:
+        return ProbeOutcome.REFUSED  # a stalled handshake refused nothing: that is FAILED
     return ProbeOutcome.FAILED
 
 
@@ -109,6 +113,14 @@ async def _cipher_order(probe: Probe, base: SessionSettings) -> DeepProbe:
 async def _injection(probe: Probe, base: SessionSettings) -> DeepProbe:
     """STARTTLS and NOOP in one segment: a server that answers the NOOP after the
     handshake kept plaintext across the upgrade (CVE-2011-0411; USENIX Security 2021)."""
+    if base.protocol not in _STARTTLS_SMTP:
+        detail = "the injection probe speaks SMTP and LMTP with STARTTLS only"
+        return DeepProbe(
+            kind="injection",
+            name="starttls-injection",
+            outcome=ProbeOutcome.UNTESTABLE,
+            detail=detail,
+        )
     outcome = await probe(dataclasses.replace(base, pipeline_after_starttls=INJECTED_COMMAND))
     if outcome.facts.tls is None:
         return DeepProbe(
@@ -125,7 +137,7 @@ async def _injection(probe: Probe, base: SessionSettings) -> DeepProbe:
             outcome=ProbeOutcome.IGNORED,
             detail="the pipelined NOOP was discarded",
         )
-    detail = f"answered {INJECTED_COMMAND} inside TLS: {answered.code} {answered.text}"
+    detail = f"answered {INJECTED_COMMAND} inside TLS: {answered}"
     return DeepProbe(
         kind="injection", name="starttls-injection", outcome=ProbeOutcome.ANSWERED, detail=detail
     )

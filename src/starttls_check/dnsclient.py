@@ -7,18 +7,19 @@ exceptions are translated here, once, into `DnsStatus` values, because "no such 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import dns.asyncresolver
 import dns.exception
-import dns.flags
 import dns.name
 import dns.nameserver
 import dns.resolver
 
 from .model import DnsStatus
 
-MAX_RECORDS = 64  # more records than any sane answer has; the rest is ignored
+MAX_RECORDS = 256  # more records than any sane answer has; the rest is ignored
+MAX_QUERIES_IN_FLIGHT = 32  # a thousand domains must not mean three thousand queries at once
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,13 +48,15 @@ class DnsClient:
         resolver.nameservers = [dns.nameserver.Do53Nameserver(n.host, n.port) for n in nameservers]
         resolver.lifetime = timeout
         resolver.timeout = max(1.0, timeout / 3)  # leave time to retry a lost datagram
-        resolver.use_edns(0, dns.flags.DO, 1232)  # DO: ask for DNSSEC status too
+        resolver.use_edns(0, 0, 1232)
         self._resolver = resolver
+        self._in_flight = asyncio.Semaphore(MAX_QUERIES_IN_FLIGHT)
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask for `rdtype` records of `name`; never raises for what the servers do."""
         try:
-            answer = await self._resolver.resolve(dns.name.from_text(name), rdtype)
+            async with self._in_flight:
+                answer = await self._resolver.resolve(dns.name.from_text(name), rdtype)
         except dns.resolver.NXDOMAIN:
             return DnsAnswer(status=DnsStatus.NXDOMAIN, detail=f"{name} does not exist")
         except dns.resolver.NoAnswer:

@@ -615,6 +615,16 @@ EXPLANATIONS: dict[str, Explanation] = {
         fix="Configure a certificate for the MX name.\n" + _CHAIN_FILES + "\n" + _RELOAD,
         verify=_S_CLIENT + "\n" + _CHECK,
     ),
+    "cert.unparseable": Explanation(
+        what="The server presented a certificate, but it cannot be read as X.509: a "
+        "duplicate or malformed extension, an invalid string encoding, or an unsupported "
+        "version. The reason is in the finding's message.",
+        why=_OPPORTUNISTIC + " Senders that verify certificates cannot parse it either, so "
+        "MTA-STS and DANE senders refuse to deliver.",
+        fix="Reissue the certificate with current CA software (ACME clients produce valid "
+        "certificates) and install it:\n" + _CHAIN_FILES + "\n" + _RELOAD,
+        verify=_S_CLIENT + "\n" + _CHECK,
+    ),
     "cert.self-signed": Explanation(
         what="The certificate is signed by its own key and is not in the trust store (what "
         "OpenSSL reports as error 18, 'self-signed certificate').",

@@ -173,6 +173,10 @@ CATALOGUE: dict[str, Rule] = {
         _W,
         "The server presented no usable certificate (anonymous cipher or unparseable data): configure a certificate (Postfix: `smtpd_tls_chain_files`; Exim: `tls_certificate`).",
     ),
+    "cert.unparseable": Rule(
+        _W,
+        "The server's certificate cannot be read as X.509 (malformed or duplicate extensions, bad encodings): senders that check certificates reject it. Reissue it with current CA software.",
+    ),
     "cert.self-signed": Rule(
         _W,
         "The certificate is self-signed: opportunistic senders still encrypt, but MTA-STS and PKIX-validating senders refuse it. Use a certificate from a public CA (e.g. ACME/Let's Encrypt) or publish DANE-EE TLSA records (3 1 1).",

@@ -135,6 +135,7 @@ class CertProblem(StrEnum):
     """One independent reason a certificate chain would not authenticate the MX."""
 
     NO_CERTIFICATE = "no-certificate"
+    UNPARSEABLE = "unparseable"  # served, but not readable as an X.509 certificate
     SELF_SIGNED = "self-signed"
     UNTRUSTED = "untrusted"
     INCOMPLETE_CHAIN = "incomplete-chain"

@@ -21,6 +21,7 @@ _MINIMUM = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 _CERTIFICATE_PROBLEMS = frozenset(
     {
         "cert.none",
+        "cert.unparseable",
         "cert.self-signed",
         "cert.untrusted",
         "cert.incomplete-chain",
@@ -49,7 +50,8 @@ def expiry_findings(
     subject: str, chain: tuple[CertificateInfo, ...], trust: TrustVerdict, policy: Policy
 ) -> list[Finding]:
     """`cert.expiring-soon` for a leaf still valid but within `cert_expiry_days` of its end."""
-    if not chain or any(p.value in ("expired", "not-yet-valid") for p in trust.problems):
+    unknowable = ("expired", "not-yet-valid", "no-certificate", "unparseable")
+    if not chain or any(p.value in unknowable for p in trust.problems):
         return []
     leaf = chain[0]
     if leaf.days_left >= policy.cert_expiry_days:

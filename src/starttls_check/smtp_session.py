@@ -38,6 +38,7 @@ from .tls import fact_gathering_context, peer_chain_der
 MAX_TRANSCRIPT_ENTRIES = 400
 MAX_TRANSCRIPT_TEXT = 512
 MAX_EVIDENCE_BYTES = 512
+INJECTION_WAIT = 3.0  # seconds the injection probe waits inside TLS for an answer
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
 _WAITING_FOR = {
     Phase.CONNECT: "no connection",
@@ -79,7 +80,7 @@ class SessionOutcome:
 
     facts: SessionFacts
     chain_der: tuple[bytes, ...]
-    answered_inside_tls: Reply | None = None  # a reply nobody asked for, right after TLS
+    answered_inside_tls: str | None = None  # what arrived inside TLS that nobody asked for
 
 
 class _ConnectionClosed(Exception):
@@ -145,7 +146,7 @@ class _Session:
         self.settings = settings
         self.reader, self.client = new_dialogue(settings.protocol, settings.ehlo_name)
         self.stream = _ReplyStream(self.reader)
-        self.answered_inside_tls: Reply | None = None
+        self.answered_inside_tls: str | None = None
         self.phase = Phase.CONNECT
         self.started = time.perf_counter()
         self.transcript: list[Exchange] = []
@@ -183,15 +184,18 @@ class _Session:
             self.send(action)
 
     def send(self, action: Send) -> None:
-        self.phase = _PHASE_OF_STATE[self.client.state]
         if self.stream.reader.has_unread():
             # We never pipeline, so nothing may arrive before our command: replies sent
-            # ahead of it would be read as its answer.
+            # ahead of it would be read as its answer. (Raised in the phase whose reply
+            # came with the extra bytes, so the error is never mistaken for QUIT's.)
             early = self.stream.reader.take_unread()
+            if self.stream.transport is not None and self.tls is not None:
+                self.answered_inside_tls = self.answered_inside_tls or _evidence(early)
             raise RemoteProtocolError(
                 f"{len(early)} bytes arrived before the {action.command.split()[0]} command: "
                 f"{early[:80]!r}"
             )
+        self.phase = _PHASE_OF_STATE[self.client.state]
         lines = [action.command]
         extra = self.settings.pipeline_after_starttls
         if extra and self.client.state is State.STARTTLS:
@@ -223,13 +227,16 @@ class _Session:
             # start_tls on a dead transport would wait for the deadline, not fail.
             raise _ConnectionClosed("connection closed by the server before the TLS handshake")
         began = time.perf_counter()
-        transport = await loop.start_tls(
-            transport,
-            self.stream,
-            self.settings.tls_context or fact_gathering_context(),
-            server_hostname=self.server_name,
-            ssl_handshake_timeout=self.settings.timeout,
-        )
+        # Our own timeout, so a stalled handshake is a timeout (a tarpit), not a TLS failure;
+        # asyncio's own, a little longer, only backs it up.
+        async with asyncio.timeout(self.settings.timeout):
+            transport = await loop.start_tls(
+                transport,
+                self.stream,
+                self.settings.tls_context or fact_gathering_context(),
+                server_hostname=self.server_name,
+                ssl_handshake_timeout=self.settings.timeout + 1,
+            )
         assert isinstance(transport, asyncio.Transport)
         self.stream.transport = transport
         self.record_tls(transport, (time.perf_counter() - began) * 1000)
@@ -238,12 +245,15 @@ class _Session:
         """A server that kept the command pipelined behind STARTTLS answers it now, inside
         TLS, before we have said anything: the CVE-2011-0411 command injection."""
         try:
-            async with asyncio.timeout(min(self.settings.timeout, 1.0)):
-                self.answered_inside_tls = await self.stream.next_reply()
+            # Long enough for a slow server to answer; a later answer still shows up as
+            # bytes nobody asked for when we send the next command (see `send`).
+            async with asyncio.timeout(min(self.settings.timeout, INJECTION_WAIT)):
+                reply = await self.stream.next_reply()
         except (TimeoutError, _ConnectionClosed, RemoteProtocolError):
             return  # nothing answered (or the session broke: the next step reports it)
-        for line in self.client.transcript_lines(self.answered_inside_tls):
+        for line in self.client.transcript_lines(reply):
             self.note(Direction.RECEIVED, line)
+        self.answered_inside_tls = f"{reply.code} {reply.text}"
         self.note(Direction.EVENT, "the server answered the command sent with STARTTLS")
 
     def record_tls(self, transport: asyncio.Transport, handshake_ms: float) -> None:
@@ -319,6 +329,10 @@ async def probe_smtp(
         chain_der=session.chain_der,
         answered_inside_tls=session.answered_inside_tls,
     )
+
+
+def _evidence(data: bytes) -> str:
+    return data[:MAX_EVIDENCE_BYTES].decode("latin-1")
 
 
 def _classify(phase: Phase, exc: BaseException) -> ProbeError:

@@ -54,7 +54,7 @@ def _message(
             | CertProblem.BAD_SIGNATURE
         ):
             text = verdict.detail
-        case CertProblem.NO_CERTIFICATE:
+        case CertProblem.NO_CERTIFICATE | CertProblem.UNPARSEABLE:
             return verdict.detail
         case _:
             assert_never(problem)
