@@ -27,7 +27,7 @@ def deep_check(context: ssl.SSLContext, ca: Issued, **session: object) -> Domain
 
     async def go() -> DomainReport:
         async with mail_world(MX_ZONE, {"127.0.0.2": script}, ca=ca) as world:
-            return await world.check("example.test", deep=True)
+            return await world.check("example.test", deep=True, timeout=1.0)
 
     return run(go())
 
@@ -161,7 +161,7 @@ def test_probes_respect_one_connection_per_address() -> None:
 
     async def go() -> DomainReport:
         async with mail_world(MX_ZONE, {"127.0.0.2": counting}, ca=ca) as world:
-            return await world.check("example.test", deep=True)
+            return await world.check("example.test", deep=True, timeout=1.0)
 
     report = run(go())
     assert peak == 1

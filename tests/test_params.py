@@ -213,3 +213,9 @@ def test_parse_timeout_rejects(value: float, shown: str) -> None:
     with pytest.raises(ValueError, match=rf"^bad timeout {shown}: ") as exc:
         parse_timeout(value)
     assert_one_line_naming(exc, shown)
+
+
+def test_idn_uses_idna_2008_not_2003() -> None:
+    # IDNA 2003 maps ß to ss: a different domain. Registries follow IDNA 2008.
+    assert parse_domain("faß.de") == "xn--fa-hia.de"
+    assert parse_domain("Faß.DE") == "xn--fa-hia.de"

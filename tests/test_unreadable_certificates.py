@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -14,6 +15,7 @@ from cryptography.x509.oid import NameOID
 from starttls_check.certs import TrustStore, describe_certificate
 from starttls_check.chain_judgement import judge_chain
 from starttls_check.loopback.pki import make_ca
+from starttls_check.trust_store import load_trust_store
 from starttls_check.loopback.smtp_server import server_tls_context, standard_session
 from starttls_check.model import CertProblem, DomainReport
 
@@ -79,3 +81,14 @@ def test_server_presenting_it_gets_cert_unparseable_end_to_end() -> None:
     codes = [f.code for f in report.all_findings()]
     assert codes == ["cert.unparseable"]  # and no expiry warning from a made-up date
     assert report.hosts[0].facts.tls is not None
+
+
+def test_one_bad_block_in_a_ca_file_costs_only_itself(tmp_path: Path) -> None:
+    first, second = make_ca("First CA"), make_ca("Second CA")
+    broken = b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(first.cert_pem + broken + second.cert_pem)
+    store = load_trust_store([bundle], use_system=False)
+    assert len(store) == 2
+    assert store.contains(first.cert)
+    assert store.contains(second.cert)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -106,11 +107,22 @@ def load_der(der: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
 
 
-def load_pem(data: bytes) -> list[x509.Certificate]:
-    """Parse PEM certificates, as quietly as `load_der`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        return x509.load_pem_x509_certificates(data)
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+
+
+def load_pem(data: bytes) -> tuple[list[x509.Certificate], int]:
+    """PEM certificates one block at a time, as quietly as `load_der`: the certificates
+    that parse, and how many blocks did not (one bad block must not cost all the rest)."""
+    certs: list[x509.Certificate] = []
+    bad = 0
+    for block in _PEM_BLOCK.findall(data):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                certs.append(x509.load_pem_x509_certificate(block))
+        except CERT_PARSE_ERRORS:
+            bad += 1
+    return certs, bad
 
 
 def _describe(cert: x509.Certificate, now: datetime) -> CertificateInfo:

@@ -87,5 +87,10 @@ def _no_nameservers(exc: dns.resolver.NoNameservers) -> DnsAnswer:
 
 
 def to_ascii_domain(domain: str) -> str:
-    """IDN U-labels to A-labels, no final dot: `bücher.example` → `xn--bcher-kva.example`."""
-    return dns.name.from_text(domain).to_text(omit_final_dot=True)
+    """IDN U-labels to A-labels, lower case, no final dot: `Faß.de` → `xn--fa-hia.de`.
+
+    IDNA 2008 explicitly: dnspython falls back to IDNA 2003 when the `idna` package is
+    missing, and the two disagree (`faß.de` would become `fass.de`, another domain).
+    """
+    name = dns.name.from_text(domain, idna_codec=dns.name.IDNA_2008_Practical)
+    return name.to_text(omit_final_dot=True).lower()

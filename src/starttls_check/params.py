@@ -57,7 +57,8 @@ def parse_domain(text: str) -> str:
 def _a_labels(text: str, *, what: str) -> str:
     """A host or domain name (IDN allowed) in A-label form, or a one-line ValueError."""
     import dns.exception
-    import dns.name
+
+    from .dnsclient import to_ascii_domain
 
     example = "expected a domain name such as example.com"
     stripped = text.strip().removesuffix(".")  # one final dot is fine; two are an empty label
@@ -65,7 +66,7 @@ def _a_labels(text: str, *, what: str) -> str:
     if not stripped or stripped.endswith(".") or bad_characters:
         raise ValueError(f"bad {what} {text!r}: {example}")
     try:
-        ascii_name = dns.name.from_text(stripped).to_text(omit_final_dot=True).lower()
+        ascii_name = to_ascii_domain(stripped)
     except (dns.exception.DNSException, UnicodeError) as exc:
         raise ValueError(f"bad {what} {text!r}: {exc}") from None
     if not is_hostname(ascii_name):

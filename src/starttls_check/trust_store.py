@@ -38,24 +38,30 @@ def system_bundle_path() -> Path | None:
 
 
 def load_pem_file(path: Path) -> list[x509.Certificate]:
-    """Every certificate in a PEM file; an unreadable or empty file is an error."""
+    """Every readable certificate in a PEM file; a file with none is an error."""
     try:
-        data = path.read_bytes()
-        certs = load_pem(data)
+        certs, _ = load_pem(path.read_bytes())
     except OSError as exc:
         raise TrustStoreError(f"cannot read CA file {path}: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise TrustStoreError(f"no PEM certificates in CA file {path}") from exc
+    if not certs:
+        raise TrustStoreError(f"no PEM certificates in CA file {path}")
     return certs
 
 
 def load_trust_store(ca_files: Sequence[Path] = (), *, use_system: bool = True) -> TrustStore:
-    """The system anchors (unless told not to) plus every certificate in `ca_files`."""
+    """The system anchors (unless told not to) plus every certificate in `ca_files`.
+
+    With no anchor at all every public MX would look untrusted, which is worse than an
+    error: asking for the system's and finding none, with no --ca-file, is one.
+    """
     anchors: list[x509.Certificate] = []
     if use_system and (bundle := system_bundle_path()) is not None:
-        # A broken system bundle leaves us with the user's anchors only.
         with contextlib.suppress(TrustStoreError):
             anchors += load_pem_file(bundle)
+    if use_system and not anchors and not ca_files:
+        raise TrustStoreError(
+            "no system CA bundle could be read (install ca-certificates), and no --ca-file"
+        )
     for path in ca_files:
         anchors += load_pem_file(path)
     return TrustStore(anchors)
