@@ -504,7 +504,7 @@ def _trustme_chain(leaf_cert: trustme.LeafCert) -> list[x509.Certificate]:
 
 
 def _trustme_root(authority: trustme.CA) -> x509.Certificate:
-    [root] = load_pem(authority.cert_pem.bytes())
+    [root], _ = load_pem(authority.cert_pem.bytes())
     return root
 
 

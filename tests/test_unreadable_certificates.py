@@ -15,9 +15,9 @@ from cryptography.x509.oid import NameOID
 from starttls_check.certs import TrustStore, describe_certificate
 from starttls_check.chain_judgement import judge_chain
 from starttls_check.loopback.pki import make_ca
-from starttls_check.trust_store import load_trust_store
 from starttls_check.loopback.smtp_server import server_tls_context, standard_session
 from starttls_check.model import CertProblem, DomainReport
+from starttls_check.trust_store import load_trust_store
 
 from .harness import mail_world, run
 

@@ -20,6 +20,8 @@ class Severity(StrEnum):
     FAIL = "fail"
 
 
+EVIDENCE_LIMIT = 512  # bytes of injected plaintext kept as evidence
+
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.FAIL: 2}
 
 
@@ -184,7 +186,7 @@ class SessionFacts:
     capabilities: tuple[str, ...] = ()
     starttls_offered: bool | None = None
     starttls_reply: Reply | None = None
-    injected_plaintext: str | None = None  # bytes that followed "220" to STARTTLS, escaped
+    injected_plaintext: str | None = None  # first bytes after STARTTLS's 220, as latin-1
     tls: TlsResult | None = None
     capabilities_after_tls: tuple[str, ...] | None = None
     ehlo_tls_reply: Reply | None = None

@@ -22,6 +22,7 @@ from datetime import datetime
 from .certs import describe_certificate
 from .formats import MailProtocol
 from .model import (
+    EVIDENCE_LIMIT,
     Direction,
     ErrorKind,
     Exchange,
@@ -37,7 +38,7 @@ from .tls import fact_gathering_context, peer_chain_der
 
 MAX_TRANSCRIPT_ENTRIES = 400
 MAX_TRANSCRIPT_TEXT = 512
-MAX_EVIDENCE_BYTES = 512
+MAX_EVIDENCE_BYTES = EVIDENCE_LIMIT
 INJECTION_WAIT = 3.0  # seconds the injection probe waits inside TLS for an answer
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
 _WAITING_FOR = {

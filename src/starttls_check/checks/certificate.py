@@ -35,9 +35,7 @@ def _message(
         case CertProblem.EXPIRED:
             expired = next((c for c in chain if c.days_left < 0), leaf)
             which = "certificate" if expired is leaf else f"chain certificate {expired.subject}"
-            text = (
-                f"{which} expired on {expired.not_after:%Y-%m-%d} ({-expired.days_left} days ago)"
-            )
+            text = f"{which} expired on {expired.not_after:%Y-%m-%d} ({_ago(expired.days_left)})"
         case CertProblem.NOT_YET_VALID:
             text = f"certificate is not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC"
         case CertProblem.NAME_MISMATCH:
@@ -59,3 +57,7 @@ def _message(
         case _:
             assert_never(problem)
     return f"{text}: {_NOTE}"
+
+
+def _ago(days_left: int) -> str:
+    return f"{-days_left} days ago" if days_left < 0 else "less than a day ago"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..hints import finding
-from ..model import ErrorKind, Finding, Phase, ProbeError, Reply, SessionFacts
+from ..model import EVIDENCE_LIMIT, ErrorKind, Finding, Phase, ProbeError, Reply, SessionFacts
 
 DEPRECATED_TLS = {"SSLv3", "TLSv1", "TLSv1.1"}
 _CONNECT_CODES = {
@@ -25,7 +25,10 @@ def evaluate_session(subject: str, facts: SessionFacts) -> tuple[Finding, ...]:
     findings = _dialogue(subject, facts)
     if facts.injected_plaintext is not None:
         evidence = facts.injected_plaintext
-        message = f"{len(evidence)} bytes of plaintext arrived after the 220 to STARTTLS"
+        size = (
+            f"{len(evidence)}" if len(evidence) < EVIDENCE_LIMIT else f"at least {EVIDENCE_LIMIT}"
+        )
+        message = f"{size} bytes of plaintext arrived after the 220 to STARTTLS, before TLS"
         findings.append(finding("starttls.injection", subject, message, evidence=evidence))
     if facts.tls is not None and facts.tls.version in DEPRECATED_TLS:
         message = f"TLS upgrade succeeded with {facts.tls.version} (deprecated)"

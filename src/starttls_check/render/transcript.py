@@ -116,7 +116,10 @@ def certificate_rows(cert: CertificateInfo) -> list[tuple[str, Text]]:
     if len(names) > SANS_SHOWN:
         shown += f" (+{len(names) - SANS_SHOWN} more)"
     days = cert.days_left
-    left = f"{days} days left" if days >= 0 else f"expired {-days} days ago"
+    if days > 0:
+        left = f"{days} days left"
+    else:
+        left = f"expired {-days} days ago" if days < 0 else "ends or ended within a day"
     signature = f"{cert.signature_hash or 'unknown'} ({cert.signature_algorithm})"
     return [
         ("", safe(cert.subject, "bold")),
