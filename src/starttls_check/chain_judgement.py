@@ -28,6 +28,7 @@ from .certs import (
     signature_hash_name,
     subject_alt_names,
 )
+from .chain_constraints import constraint_violation, wrong_purpose
 from .model import CertProblem, TrustVerdict
 
 _WEAK_HASHES = {"sha1", "md5"}
@@ -53,6 +54,12 @@ def judge_chain(
     leaf = certs[0]
     path = build_path(leaf, certs[1:], store)
     problems: list[CertProblem] = [path.problem] if path.problem else []
+    detail = path.detail
+    if violation := constraint_violation(path.certs):
+        problems.append(CertProblem.CONSTRAINT_VIOLATION)
+        detail = f"{detail}; {violation}"
+    if wrong_purpose(leaf):
+        problems.append(CertProblem.WRONG_PURPOSE)
     # Every certificate the server is responsible for must be in its window (OpenSSL 10/9
     # at any depth); trust anchors are the relying party's business.
     served_path = [c for c in path.certs if not store.contains(c)] or [leaf]
@@ -71,7 +78,7 @@ def judge_chain(
         problems=tuple(problems),
         trusted_path=tuple(c.subject.rfc4514_string() for c in trusted_path),
         checked_name=name,
-        detail=path.detail,
+        detail=detail,
     )
 
 

@@ -615,6 +615,27 @@ EXPLANATIONS: dict[str, Explanation] = {
         fix="Configure a certificate for the MX name.\n" + _CHAIN_FILES + "\n" + _RELOAD,
         verify=_S_CLIENT + "\n" + _CHECK,
     ),
+    "cert.constraint-violation": Explanation(
+        what="The chain reaches a trusted root, but an issuing certificate on it forbids "
+        "what it issued: its keyUsage lacks keyCertSign, its pathLenConstraint is shorter "
+        "than the path, or the MX name lies outside its nameConstraints (OpenSSL errors "
+        "32, 25 and 47). The message names the issuer and the rule.",
+        why=_OPPORTUNISTIC + " " + _AUTHENTICATING,
+        fix="Use a certificate issued by a CA that may issue it, and serve that CA's own "
+        "intermediates:\n" + _CHAIN_FILES + "\n" + _RELOAD,
+        verify=_S_CLIENT + "\n" + _CHECK,
+    ),
+    "cert.wrong-purpose": Explanation(
+        what="The certificate has an extendedKeyUsage extension that does not list "
+        "serverAuth (nor anyExtendedKeyUsage), e.g. a client or e-mail signing "
+        "certificate (OpenSSL error 26, 'unsupported certificate purpose').",
+        why=_OPPORTUNISTIC + " " + _AUTHENTICATING,
+        fix="Reissue the certificate for TLS servers (ACME clients do) and install it:\n"
+        + _CHAIN_FILES
+        + "\n"
+        + _RELOAD,
+        verify=_S_CLIENT + "\n" + _CHECK,
+    ),
     "cert.unparseable": Explanation(
         what="The server presented a certificate, but it cannot be read as X.509: a "
         "duplicate or malformed extension, an invalid string encoding, or an unsupported "

@@ -197,6 +197,14 @@ CATALOGUE: dict[str, Rule] = {
         _W,
         "The certificate expires soon: renew it now and check that automatic renewal (ACME) also reloads the MTA (`postfix reload`; Exim: restart).",
     ),
+    "cert.constraint-violation": Rule(
+        _W,
+        "An issuer on the chain does not allow this certificate (keyUsage, pathLenConstraint or nameConstraints), so validating senders reject it: get the certificate from a CA (or intermediate) allowed to issue it, and serve that CA's own chain.",
+    ),
+    "cert.wrong-purpose": Rule(
+        _W,
+        "The certificate's extendedKeyUsage does not include serverAuth, so validating senders reject it for a mail server: reissue it as a TLS server certificate (ACME certificates are).",
+    ),
     "cert.expired": Rule(
         _W,
         "The certificate has expired: renew it and reload the MTA (`postfix reload`; Exim: restart), and automate renewal (ACME).",

@@ -142,6 +142,8 @@ class CertProblem(StrEnum):
     UNTRUSTED = "untrusted"
     INCOMPLETE_CHAIN = "incomplete-chain"
     BAD_SIGNATURE = "bad-signature"
+    CONSTRAINT_VIOLATION = "constraint-violation"  # an issuer's constraints forbid the path
+    WRONG_PURPOSE = "wrong-purpose"  # the leaf's extendedKeyUsage excludes TLS servers
     EXPIRED = "expired"
     NOT_YET_VALID = "not-yet-valid"
     NAME_MISMATCH = "name-mismatch"

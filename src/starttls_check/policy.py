@@ -26,6 +26,8 @@ _CERTIFICATE_PROBLEMS = frozenset(
         "cert.untrusted",
         "cert.incomplete-chain",
         "cert.bad-signature",
+        "cert.constraint-violation",
+        "cert.wrong-purpose",
         "cert.expired",
         "cert.not-yet-valid",
         "cert.name-mismatch",

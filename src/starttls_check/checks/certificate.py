@@ -50,8 +50,11 @@ def _message(
             | CertProblem.UNTRUSTED
             | CertProblem.INCOMPLETE_CHAIN
             | CertProblem.BAD_SIGNATURE
+            | CertProblem.CONSTRAINT_VIOLATION
         ):
             text = verdict.detail
+        case CertProblem.WRONG_PURPOSE:
+            text = "the certificate's extendedKeyUsage does not allow TLS servers (serverAuth)"
         case CertProblem.NO_CERTIFICATE | CertProblem.UNPARSEABLE:
             return verdict.detail
         case _:
