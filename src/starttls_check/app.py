@@ -54,8 +54,10 @@ def run(invocation: Invocation) -> int:
     domains = invocation.domains or (config.domains if config else ())
     if invocation.demo and invocation.domains:
         raise UsageError("--demo checks its own domains; give no targets with it")
-    if invocation.demo and {"nameservers", "ca_files"} & invocation.settings.keys():
-        raise UsageError("--demo brings its own name server and CA; drop --nameserver/--ca-file")
+    if invocation.demo and {"nameservers", "ca_files", "port"} & invocation.settings.keys():
+        raise UsageError("--demo brings its own name server, port and CA; drop those options")
+    if invocation.demo and invocation.settings.get("protocol", "smtp") != "smtp":
+        raise UsageError("--demo runs SMTP servers only; drop --protocol")
     if not invocation.demo and not domains:
         raise UsageError(
             "give at least one domain to check (or a --config listing some), or --demo"

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from .hints import finding
-from .model import DomainReport, Finding
+from .model import TLS_VERSIONS, DomainReport, Finding
 from .serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
 
 MAX_BASELINE_BYTES = 64 << 20  # far above any real report; a stream never ends
-TLS_ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 _UNSETTLED = {"timeout", "servfail", "unreachable", "malformed"}  # no answer, no record set
 _VALIDITY_SLACK = timedelta(days=1)  # CAs backdate not_before by minutes to hours
 # Security level in bits of RSA/DSA moduli: NIST SP 800-57 Part 1 rev. 5, table 2.
@@ -181,9 +180,9 @@ def _level(leaf: _Leaf) -> int:
 
 
 def _downgraded(old: str | None, new: str | None) -> bool:
-    """Both versions known (in TLS_ORDER) and the new one lower."""
-    if old in TLS_ORDER and new in TLS_ORDER:
-        return TLS_ORDER.index(new) < TLS_ORDER.index(old)
+    """Both versions known (in TLS_VERSIONS) and the new one lower."""
+    if old in TLS_VERSIONS and new in TLS_VERSIONS:
+        return TLS_VERSIONS.index(new) < TLS_VERSIONS.index(old)
     return False
 
 

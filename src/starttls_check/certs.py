@@ -225,7 +225,8 @@ def _matches_one(wanted: str, pattern: str) -> bool:
     if not pattern.startswith("*."):
         return wanted == pattern
     head, _, rest = wanted.partition(".")
-    return bool(head) and rest == pattern[2:] and "*" not in rest
+    # As OpenSSL: the wildcard needs two labels after it, so `*.com` certifies nothing.
+    return bool(head) and rest == pattern[2:] and "*" not in rest and "." in rest
 
 
 def common_name(cert: x509.Certificate) -> str | None:

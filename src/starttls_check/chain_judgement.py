@@ -65,7 +65,7 @@ def judge_chain(
     served_path = [c for c in path.certs if not store.contains(c)] or [leaf]
     if any(now > c.not_valid_after_utc for c in served_path):
         problems.append(CertProblem.EXPIRED)
-    elif any(now < c.not_valid_before_utc for c in served_path):
+    if any(now < c.not_valid_before_utc for c in served_path):
         problems.append(CertProblem.NOT_YET_VALID)
     if not _names_match(leaf, name):
         problems.append(CertProblem.NAME_MISMATCH)

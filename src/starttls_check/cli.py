@@ -19,6 +19,7 @@ from .errors import UsageError
 from .formats import OUTPUT_FORMATS, MailProtocol
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 4
 _SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries", "protocol", "deep"}
 _POLICY = {"fail_on", "min_tls", "require_valid_cert", "cert_expiry_days", "allow"}
 _POLICY |= {"require_dane", "require_mta_sts"}
@@ -283,6 +284,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except click.Abort:
         sys.stderr.write("starttls-check: interrupted\n")
         sys.exit(130)
+    except Exception:  # our own bug: show it, and never let it read as "the domain failed"
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write("starttls-check: internal error (a bug in starttls-check)\n")
+        sys.exit(EXIT_INTERNAL)
     sys.exit(0)
 
 

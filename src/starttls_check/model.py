@@ -20,6 +20,9 @@ class Severity(StrEnum):
     FAIL = "fail"
 
 
+# Protocol versions as Python's ssl names them, oldest first; comparisons use this order.
+TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+DEPRECATED_TLS = frozenset(TLS_VERSIONS[:3])  # RFC 8996
 EVIDENCE_LIMIT = 512  # bytes of injected plaintext kept as evidence
 
 SEVERITY_RANK = {Severity.INFO: 0, Severity.WARN: 1, Severity.FAIL: 2}

@@ -134,6 +134,10 @@ def parse_waiver_text(text: str) -> tuple[str, str | None]:
         close = get_close_matches(code, CATALOGUE, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else " (see --explain list)"
         raise ValueError(f"bad waiver {text!r}: unknown finding code {code!r}{hint}")
+    from .targets import is_ip_address
+
+    if sep and is_ip_address(host):
+        return code, host  # findings about an address named directly carry the address
     return code, (parse_hostname(host) if sep else None)
 
 

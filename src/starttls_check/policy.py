@@ -12,9 +12,9 @@ import dataclasses
 from collections.abc import Iterable
 
 from .hints import finding
-from .model import CertificateInfo, Finding, Policy, Severity, TrustVerdict
+from .model import TLS_VERSIONS, CertificateInfo, Finding, Policy, Severity, TrustVerdict
 
-TLS_ORDER = {"SSLv3": 0, "TLSv1": 1, "TLSv1.1": 2, "TLSv1.2": 3, "TLSv1.3": 4}
+TLS_ORDER = {version: rank for rank, version in enumerate(TLS_VERSIONS)}
 _MINIMUM = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 # Certificate problems that --require-valid-cert turns into failures. Expiring soon is not
 # a problem yet: it stays a warning.

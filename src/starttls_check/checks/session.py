@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from ..hints import finding
-from ..model import EVIDENCE_LIMIT, ErrorKind, Finding, Phase, ProbeError, Reply, SessionFacts
+from ..model import (
+    DEPRECATED_TLS,
+    EVIDENCE_LIMIT,
+    ErrorKind,
+    Finding,
+    Phase,
+    ProbeError,
+    Reply,
+    SessionFacts,
+)
 
-DEPRECATED_TLS = {"SSLv3", "TLSv1", "TLSv1.1"}
 _CONNECT_CODES = {
     ErrorKind.REFUSED: "connect.refused",
     ErrorKind.TIMEOUT: "connect.timeout",

@@ -25,6 +25,7 @@ class Level(StrEnum):
 
 
 _NOT_TESTED = (Verdict.UNTESTED, Verdict.INCONCLUSIVE)
+ANNOTATION_LIMIT = 2000  # our own messages run long; server text inside them is capped already
 # GitHub's escaping for workflow commands; server text has been through terminal_safe.
 _DATA_ESCAPES = {"%": "%25", "\r": "%0D", "\n": "%0A"}
 _DATA = str.maketrans(_DATA_ESCAPES)
@@ -33,7 +34,7 @@ _PROPERTY = str.maketrans({**_DATA_ESCAPES, ":": "%3A", ",": "%2C"})
 
 def escape_data(text: str) -> str:
     """A command's message: server text made visible, then GitHub's data escaping."""
-    return terminal_safe(text).translate(_DATA)
+    return terminal_safe(text, limit=ANNOTATION_LIMIT).translate(_DATA)
 
 
 def escape_property(text: str) -> str:

@@ -27,7 +27,8 @@ VERDICT_EMOJI = {
 _LEVEL_EMOJI = {Level.ERROR: "❌", Level.WARNING: "⚠️", Level.NOTICE: "ℹ️"}  # noqa: RUF001
 # `<` and `&` as entities: a backslash before `&` would show `&lt;` literally. `~` is
 # GFM strikethrough. Everything else here is CommonMark punctuation with a meaning.
-_ESCAPES = {c: "\\" + c for c in "\\`*_{}[]()#+-.!|>~"} | {"<": "&lt;", "&": "&amp;"}
+# `@` would mention a user and `:` start an emoji shortcode in a pull-request comment.
+_ESCAPES = {c: "\\" + c for c in "\\`*_{}[]()#+-.!|>~@:"} | {"<": "&lt;", "&": "&amp;"}
 _MARKDOWN = str.maketrans(_ESCAPES)
 _HEADER = ("MX", "pref", "address", "STARTTLS", "TLS", "certificate", "verdict")
 
