@@ -164,7 +164,8 @@ def test_unreachable_name_server_is_inconclusive_exit_3(cli: Cli) -> None:
     # Nothing listens there any more: the name server cannot be reached.
     result = cli("--nameserver", f"127.0.0.1:{port}", "--timeout", "1", "good.test")
     assert result.returncode == 3, result.stdout
-    assert "dns.unreachable" in result.stdout or "dns.timeout" in result.stdout
+    # A closed UDP port gives no answer dnspython can tell from silence: a timeout.
+    assert "dns.timeout" in result.stdout
 
 
 def test_every_connection_timing_out_is_inconclusive_exit_3(cli: Cli) -> None:

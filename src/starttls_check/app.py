@@ -83,18 +83,20 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
         resolvers = _nameservers(nameservers)
     else:  # the demo brings its own name server
         resolvers = () if invocation.demo else _system_nameservers()
-    return CheckSettings(
+    given: dict[str, Any] = {
+        k: values[k] for k in ("port", "timeout", "retries", "deep") if k in values
+    }
+    if "protocol" in values:
+        given["protocol"] = MailProtocol(values["protocol"])
+    if "ca_files" in values:
+        given["ca_files"] = tuple(values["ca_files"])
+    return CheckSettings(  # CheckSettings holds the defaults; only what was given is passed
         nameservers=resolvers,
-        port=values.get("port"),
-        protocol=MailProtocol(values.get("protocol", "smtp")),
-        timeout=values.get("timeout", 15.0),
         ehlo_name=values.get("ehlo") or default_ehlo_name(),
-        ca_files=tuple(values.get("ca_files", ())),
-        retries=values.get("retries", 1),
-        deep=values.get("deep", False),
         policy=policies.pop(""),
         policies=policies,
         baseline=_baseline(invocation.baseline),
+        **given,
     )
 
 

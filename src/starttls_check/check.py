@@ -32,11 +32,12 @@ from .model import (
     HostReport,
     Policy,
     SessionFacts,
+    SessionOutcome,
     Verdict,
 )
 from .policy import apply_policy
 from .protocols import PROTOCOLS
-from .smtp_session import SessionOutcome, SessionSettings, probe_smtp
+from .smtp_session import SessionSettings, probe_smtp
 from .targets import ProbeTarget, Target, is_hostname, probe_targets
 from .trust_store import load_trust_store
 

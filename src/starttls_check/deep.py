@@ -14,8 +14,8 @@ import ssl
 from collections.abc import Awaitable, Callable
 
 from .formats import MailProtocol
-from .model import DeepProbe, ErrorKind, Phase, ProbeOutcome
-from .smtp_session import SessionOutcome, SessionSettings
+from .model import DeepProbe, ErrorKind, Phase, ProbeOutcome, SessionOutcome
+from .smtp_session import SessionSettings
 from .tls import PROBE_VERSIONS, WEAK_CIPHER_CLASSES, cipher_context, version_context
 
 Probe = Callable[[SessionSettings], Awaitable[SessionOutcome]]

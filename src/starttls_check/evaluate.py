@@ -21,11 +21,11 @@ from .model import (
     Phase,
     Policy,
     SessionFacts,
+    SessionOutcome,
     Severity,
     Verdict,
 )
 from .policy import apply_policy, expiry_findings, tls_minimum_findings
-from .smtp_session import SessionOutcome
 from .targets import ProbeTarget
 
 _VERDICT_OF_SEVERITY = {

@@ -225,6 +225,16 @@ class DeepProbe:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SessionOutcome:
+    """What a session hands to judgement: its facts, plus the served chain as DER (judged
+    offline, not serialised) and anything that arrived inside TLS unasked (deep probe)."""
+
+    facts: SessionFacts
+    chain_der: tuple[bytes, ...]
+    answered_inside_tls: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """A judgement with a stable code, for people (message, hint) and machines (code)."""
 

@@ -30,6 +30,7 @@ from .model import (
     ProbeError,
     Reply,
     SessionFacts,
+    SessionOutcome,
     TlsResult,
 )
 from .protocols import PROTOCOLS, new_dialogue
@@ -73,15 +74,6 @@ class SessionSettings:
     protocol: MailProtocol = MailProtocol.SMTP
     tls_context: ssl.SSLContext | None = None  # deep probes offer narrower protocol sets
     pipeline_after_starttls: str | None = None  # deep probe: a command sent with STARTTLS
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SessionOutcome:
-    """The facts, plus the served chain as DER for offline judgement."""
-
-    facts: SessionFacts
-    chain_der: tuple[bytes, ...]
-    answered_inside_tls: str | None = None  # what arrived inside TLS that nobody asked for
 
 
 class _ConnectionClosed(Exception):
