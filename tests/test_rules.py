@@ -544,7 +544,7 @@ def test_exit_code_numbers_are_a_contract() -> None:
 
 def test_catalogue_hints_are_non_empty_single_lines() -> None:
     for code, rule in hints.CATALOGUE.items():
-        assert re.fullmatch(r"[a-z]+\.[a-z0-9-]+", code), code
+        assert re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9-]+", code), code
         assert rule.hint.strip(), code
         assert "\n" not in rule.hint, code
         assert isinstance(rule.severity, Severity), code

@@ -16,23 +16,13 @@ from __future__ import annotations
 import difflib
 import re
 import textwrap
-from dataclasses import dataclass
 
 from .hints import CATALOGUE
+from .rules import Explanation
 
 WIDTH = 88
 _INDENT = "  "
 _KEEP = "\u00a0"  # not whitespace to textwrap
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Explanation:
-    """The long form of one finding code."""
-
-    what: str  # what the finding means, in terms of what the server did
-    why: str  # what it does to delivery: opportunistic, MTA-STS and DANE senders
-    fix: str  # concrete settings (Postfix main.cf/master.cf, Exim main section) or records
-    verify: str  # commands that show the fix worked
 
 
 # Fragments used by several explanations.
@@ -1080,3 +1070,14 @@ def _paragraph(text: str, indent: str) -> list[str]:
         break_on_hyphens=False,
     )
     return [line.replace(_KEEP, " ") for line in lines]
+
+
+def _collect_policy_explanations() -> None:
+    from . import dane, mta_sts
+    from .checks import mail_auth
+
+    for module in (dane, mta_sts, mail_auth):
+        EXPLANATIONS.update(module.EXPLANATIONS)
+
+
+_collect_policy_explanations()

@@ -6,19 +6,10 @@ contract (see CHANGELOG.md, Schema): add freely, never rename.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .model import Finding, Severity
+from .rules import Rule
 
 _I, _W, _F = Severity.INFO, Severity.WARN, Severity.FAIL
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """What a finding code means by default."""
-
-    severity: Severity
-    hint: str
 
 
 CATALOGUE: dict[str, Rule] = {
@@ -325,3 +316,15 @@ def finding(
         hint=rule.hint,
         evidence=evidence,
     )
+
+
+def _collect_policy_codes() -> None:
+    """The DANE, MTA-STS and mail-authentication codes live beside their checks."""
+    from . import dane, mta_sts
+    from .checks import mail_auth
+
+    for module in (dane, mta_sts, mail_auth):
+        CATALOGUE.update(module.CODES)
+
+
+_collect_policy_codes()

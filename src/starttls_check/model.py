@@ -303,6 +303,72 @@ class DnsFacts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TxtLookup:
+    """A TXT lookup for a policy record (MTA-STS, TLS-RPT, SPF, DMARC), records joined."""
+
+    name: str
+    status: DnsStatus
+    records: tuple[str, ...]
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsaLookup:
+    """The TLSA records for one MX (RFC 7672 §2.2) and their DNSSEC status."""
+
+    mx: str
+    owner: str  # _25._tcp.mx.example.com.
+    status: DnsStatus
+    dnssec: str  # secure, insecure, bogus, indeterminate; "" when there was nothing to check
+    dnssec_reason: str
+    records: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MtaStsFacts:
+    """The domain's MTA-STS record and policy, as a sender would fetch them."""
+
+    txt: TxtLookup
+    policy_host: str
+    policy_address: str | None
+    fetch_failure: str | None  # why senders get no policy; None when fetched (or not tried)
+    fetch_reason: str
+    policy_text: str | None
+    mode: str | None  # enforce, testing, none; None without a usable policy
+    mx_patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyFacts:
+    """Downgrade defences and mail authentication records, for the whole domain."""
+
+    tlsa: tuple[TlsaLookup, ...]
+    mta_sts: MtaStsFacts
+    tls_rpt: TxtLookup
+    spf: TxtLookup
+    dmarc: TxtLookup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaneVerdict:
+    """How the served chain fared against the MX's DNSSEC-secure TLSA records."""
+
+    authenticated: bool
+    reason: str
+    matches: tuple[str, ...]  # "3 1 1 ab12… matched certificate 0 (CN=mx.example.com)"
+    unusable: tuple[str, ...]  # "0 0 1 …: usage PKIX-TA(0) is ignored for SMTP"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SenderOutcomes:
+    """What three kinds of sender do with this address: the question domain owners ask."""
+
+    opportunistic: str  # encrypts if it can, accepts any certificate
+    mta_sts: str  # applies the domain's MTA-STS policy
+    dane: str  # validates DNSSEC and TLSA records
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HostReport:
     """One MX name x address x port: the session's facts and what they mean."""
 
@@ -316,6 +382,8 @@ class HostReport:
     verdict: Verdict
     earlier_attempts: tuple[SessionFacts, ...] = ()  # transient 4xx replies before a retry
     deep: tuple[DeepProbe, ...] = ()  # --deep probes, each its own session
+    dane: DaneVerdict | None = None  # only with DNSSEC-secure TLSA records for the MX
+    senders: SenderOutcomes | None = None  # without --no-policy-checks
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -331,6 +399,7 @@ class DomainReport:
     findings: tuple[Finding, ...]  # domain-level findings (DNS, MX, drift)
     verdict: Verdict
     policy: Policy = field(default_factory=Policy)  # the policy it was judged by
+    policies: PolicyFacts | None = None  # DANE, MTA-STS, TLS-RPT, SPF, DMARC records
 
     def all_findings(self) -> tuple[Finding, ...]:
         """Domain findings first, then each host's, in report order."""

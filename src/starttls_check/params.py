@@ -123,7 +123,7 @@ def parse_waiver_text(text: str) -> tuple[str, str | None]:
     """`CODE` or `CODE@HOST` (an --allow value) → (code, host or None)."""
     code, sep, host = text.strip().partition("@")
     code = code.lower()
-    if not re.fullmatch(r"[a-z0-9]+(\.[a-z0-9-]+)+", code) or (sep and not host):
+    if not re.fullmatch(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+", code) or (sep and not host):
         example = "cert.self-signed@mx2.example.com"
         raise ValueError(f"bad waiver {text!r}: expected CODE or CODE@HOST, e.g. {example}")
     from .hints import CATALOGUE

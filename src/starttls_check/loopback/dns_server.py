@@ -2,7 +2,10 @@
 
 It powers the offline ``--demo`` and the test suite, so it depends only on the standard
 library and dnspython. It is deliberately small: no delegations (NS below an apex is
-served as ordinary data), no wildcards, no DNSSEC signing, no zone transfers.
+served as ordinary data; every zone is served as authoritative), no wildcards, no zone
+transfers. It signs nothing itself, but serves zones signed beforehand (see
+``signed_zones``): with the DO bit it adds the RRSIGs and the NSEC denial proofs, and a DS
+question at a zone apex is answered from the parent zone, where DS records live.
 """
 
 from __future__ import annotations
@@ -182,14 +185,17 @@ class LoopbackDnsServer(LoopbackServer):
         if question.name in self._servfail:
             response.set_rcode(dns.rcode.SERVFAIL)
             return response
-        zone = self._find_zone(question.name)
+        zone = self._find_zone(question.name, question.rdtype)
         if zone is None or question.rdclass != zone.zone.rdclass:
             response.set_rcode(dns.rcode.REFUSED)
             return response
         response.flags |= dns.flags.AA
         if self._authenticated_data:
             response.flags |= dns.flags.AD
-        self._answer(response, zone, question.name, question.rdtype)
+        dnssec = query.edns >= 0 and bool(query.ednsflags & dns.flags.DO)
+        if dnssec:
+            response.ednsflags |= dns.flags.DO  # RFC 3225 §3: copied into the response
+        self._answer(response, zone, question.name, question.rdtype, dnssec=dnssec)
         return response
 
     def _answer(
@@ -198,14 +204,17 @@ class LoopbackDnsServer(LoopbackServer):
         zone: _Zone,
         name: dns.name.Name,
         rdtype: dns.rdatatype.RdataType,
+        *,
+        dnssec: bool = False,
     ) -> None:
         seen = {name}
         for _ in range(_MAX_CHAIN):
             node = zone.zone.get_node(name)
             if node is None:
-                if not any(n.is_subdomain(name) for n in zone.zone.nodes):
-                    response.set_rcode(dns.rcode.NXDOMAIN)  # else: empty non-terminal
-                response.authority.append(zone.soa)
+                exists = _exists(zone, name)  # an empty non-terminal: NODATA
+                if not exists:
+                    response.set_rcode(dns.rcode.NXDOMAIN)
+                _deny(response, zone, name, exists=exists, dnssec=dnssec)
                 return
             cname = zone.zone.get_rrset(name, dns.rdatatype.CNAME)
             if cname is None or rdtype in (dns.rdatatype.CNAME, dns.rdatatype.ANY):
@@ -214,21 +223,25 @@ class LoopbackDnsServer(LoopbackServer):
                     for rds in node.rdatasets
                     if rdtype in (rds.rdtype, dns.rdatatype.ANY)
                 ]
-                response.answer.extend(found)
+                for rrset in found:
+                    response.answer.extend(_signed(zone, rrset, dnssec=dnssec))
                 if not found:
-                    response.authority.append(zone.soa)
+                    _deny(response, zone, name, exists=True, dnssec=dnssec)
                 return
             # RFC 1034 §4.3.2 step 3a: answer the CNAME, restart at its target.
-            response.answer.append(cname)
+            response.answer.extend(_signed(zone, cname, dnssec=dnssec))
             name = cname[0].target
-            next_zone = self._find_zone(name)
+            next_zone = self._find_zone(name, rdtype)
             if next_zone is None or name in seen:
                 return  # outside our zones the client chases; a loop just ends
             seen.add(name)
             zone = next_zone
 
-    def _find_zone(self, name: dns.name.Name) -> _Zone | None:
+    def _find_zone(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> _Zone | None:
         matches = [z for z in self._zones if name.is_subdomain(z.origin)]
+        if rdtype == dns.rdatatype.DS:
+            # RFC 4035 §3.1.4.1: DS records live on the parent side of the zone cut.
+            matches = [z for z in matches if z.origin != name] or matches
         return max(matches, key=lambda z: len(z.origin), default=None)
 
 
@@ -256,6 +269,62 @@ class _UdpProtocol(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         pass  # ICMP unreachable from a client that gave up: nothing to do
+
+
+def _signed(zone: _Zone, rrset: dns.rrset.RRset, *, dnssec: bool) -> list[dns.rrset.RRset]:
+    """The rrset, and with DO its RRSIGs (RFC 4035 §3.1.1), if the zone has them."""
+    if not dnssec or rrset.rdtype in (dns.rdatatype.RRSIG, dns.rdatatype.ANY):
+        return [rrset]
+    sigs = zone.zone.get_rrset(rrset.name, dns.rdatatype.RRSIG, rrset.rdtype)
+    return [rrset] if sigs is None else [rrset, sigs]
+
+
+def _deny(
+    response: dns.message.Message,
+    zone: _Zone,
+    name: dns.name.Name,
+    *,
+    exists: bool,
+    dnssec: bool,
+) -> None:
+    """NODATA or NXDOMAIN: the SOA (RFC 2308 §3), and with DO the NSEC proofs.
+
+    RFC 4035 §3.1.3: NODATA carries the NSEC of the name itself (or, for an empty
+    non-terminal, the one covering it); NXDOMAIN carries the NSEC covering the name and
+    the one proving that no wildcard at the closest encloser could have answered.
+    """
+    response.authority.extend(_signed(zone, zone.soa, dnssec=dnssec))
+    if not dnssec:
+        return
+    targets = [name] if exists else [name, dns.name.from_text("*", _closest_encloser(zone, name))]
+    owners = sorted(
+        n
+        for n, node in zone.zone.nodes.items()
+        if node.get_rdataset(zone.zone.rdclass, dns.rdatatype.NSEC)
+    )
+    chosen: list[dns.name.Name] = []
+    for target in targets:
+        before = [owner for owner in owners if owner <= target]
+        owner = before[-1] if before else owners[-1] if owners else None  # the chain wraps
+        if owner is not None and owner not in chosen:
+            chosen.append(owner)
+    for owner in chosen:
+        nsec = zone.zone.get_rrset(owner, dns.rdatatype.NSEC)
+        assert nsec is not None
+        response.authority.extend(_signed(zone, nsec, dnssec=dnssec))
+
+
+def _exists(zone: _Zone, name: dns.name.Name) -> bool:
+    return any(n.is_subdomain(name) for n in zone.zone.nodes)
+
+
+def _closest_encloser(zone: _Zone, name: dns.name.Name) -> dns.name.Name:
+    """RFC 4592 §3.3.1: the longest existing ancestor of a name that does not exist."""
+    while name != zone.origin:
+        name = name.parent()
+        if _exists(zone, name):
+            return name
+    return zone.origin
 
 
 def _render(query: dns.message.Message, response: dns.message.Message, max_size: int) -> bytes:

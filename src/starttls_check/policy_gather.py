@@ -1,0 +1,142 @@
+"""Fetch the records that make a domain's TLS enforceable, and the mail-authentication ones:
+TLSA per MX (with its DNSSEC status), MTA-STS (TXT record and policy over HTTPS), TLS-RPT,
+SPF and DMARC. The I/O edge of the policy checks; judging is in checks/policies.py.
+
+DNS goes through the same injected name servers as the core. The MTA-STS policy host is
+resolved by us and fetched from that address, never by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .certs import TrustStore
+from .dane import tlsa_owner
+from .dnsclient import DnsAnswer, DnsClient, Nameserver
+from .dnssec import TrustAnchors, validated_query
+from .https_fetch import fetch_policy
+from .model import DnsStatus, MtaStsFacts, TlsaLookup, TxtLookup
+from .mta_sts import decode_txt_rdata, parse_policy, parse_sts_txt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyEnvironment:
+    """What the policy checks need from the run's settings."""
+
+    dns: DnsClient
+    nameservers: tuple[Nameserver, ...]
+    timeout: float
+    dnssec_mode: str  # "validate" (locally, from `anchors`) or "resolver" (trust AD)
+    anchors: TrustAnchors
+    store: TrustStore
+    https_port: int
+    now: datetime
+
+
+async def gather_txt(env: PolicyEnvironment, domain: str) -> dict[str, TxtLookup]:
+    """MTA-STS, TLS-RPT, SPF and DMARC records, asked at the same time."""
+    names = {
+        "mta_sts": f"_mta-sts.{domain}",
+        "tls_rpt": f"_smtp._tls.{domain}",
+        "spf": domain,
+        "dmarc": f"_dmarc.{domain}",
+    }
+    answers = await asyncio.gather(*(env.dns.query(n, "TXT") for n in names.values()))
+    return {key: _txt(name, a) for (key, name), a in zip(names.items(), answers, strict=True)}
+
+
+def _txt(name: str, answer: DnsAnswer) -> TxtLookup:
+    records = tuple(decode_txt_rdata(r) for r in answer.records)
+    return TxtLookup(name=name, status=answer.status, records=records, detail=answer.detail)
+
+
+async def gather_tlsa(
+    env: PolicyEnvironment, mx_names: Sequence[str], port: int
+) -> tuple[TlsaLookup, ...]:
+    """TLSA for every MX; DNSSEC is checked only where records exist (no TLSA: no DANE)."""
+    return tuple(await asyncio.gather(*(_tlsa(env, mx, port) for mx in mx_names)))
+
+
+async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
+    owner = tlsa_owner(mx, port)
+    answer = await env.dns.query(owner, "TLSA")
+    if answer.status is not DnsStatus.OK:
+        return TlsaLookup(
+            mx=mx,
+            owner=owner,
+            status=answer.status,
+            dnssec="",
+            dnssec_reason=answer.detail,
+            records=(),
+        )
+    if env.dnssec_mode == "resolver":
+        status = "secure" if answer.authenticated else "insecure"
+        reason = "the name server set the AD flag" if answer.authenticated else "no AD flag"
+        return TlsaLookup(
+            mx=mx,
+            owner=owner,
+            status=answer.status,
+            dnssec=status,
+            dnssec_reason=reason,
+            records=answer.records,
+        )
+    validated = await validated_query(
+        env.nameservers, owner, "TLSA", env.anchors, timeout=env.timeout, now=env.now
+    )
+    records = validated.records or answer.records
+    return TlsaLookup(
+        mx=mx,
+        owner=owner,
+        status=answer.status,
+        dnssec=validated.status.value,
+        dnssec_reason=validated.reason,
+        records=records,
+    )
+
+
+async def gather_mta_sts(env: PolicyEnvironment, domain: str, txt: TxtLookup) -> MtaStsFacts:
+    """The policy, fetched only when the TXT record says there is one (RFC 8461 §3.3)."""
+    host = f"mta-sts.{domain}"
+    facts = MtaStsFacts(
+        txt=txt,
+        policy_host=host,
+        policy_address=None,
+        fetch_failure=None,
+        fetch_reason="",
+        policy_text=None,
+        mode=None,
+        mx_patterns=(),
+    )
+    if txt.status is not DnsStatus.OK or not parse_sts_txt(txt.records).valid:
+        return facts
+    addresses = await asyncio.gather(env.dns.query(host, "A"), env.dns.query(host, "AAAA"))
+    found = [r for a in addresses for r in a.records]
+    if not found:
+        reason = f"{host} has no address ({addresses[0].status}, {addresses[1].status})"
+        return _replace(facts, fetch_failure="connect", fetch_reason=reason)
+    fetched = await fetch_policy(
+        found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
+    )
+    policy = (
+        parse_policy(fetched.body) if fetched.body is not None and not fetched.failure else None
+    )
+    return _replace(
+        facts,
+        policy_address=found[0],
+        fetch_failure=fetched.failure.value if fetched.failure else None,
+        fetch_reason=fetched.reason,
+        policy_text=fetched.body,
+        mode=policy.mode.value
+        if policy is not None and policy.mode is not None and policy.valid
+        else None,
+        mx_patterns=tuple(policy.mx) if policy is not None else (),
+    )
+
+
+def _replace(facts: MtaStsFacts, **changes: object) -> MtaStsFacts:
+    import dataclasses
+
+    return dataclasses.replace(facts, **changes)  # type: ignore[arg-type]
