@@ -383,13 +383,11 @@ def test_no_record_is_information_only() -> None:
     for status in (DnsStatus.NXDOMAIN, DnsStatus.NO_DATA):
         (finding,) = evaluate_mta_sts("example.com", status, parse_sts_txt([]), None)
         assert (finding.code, finding.severity) == ("mta-sts.txt-missing", Severity.INFO)
-    (failed,) = evaluate_mta_sts(
-        "example.com",
-        DnsStatus.TIMEOUT,
-        parse_sts_txt([]),
-        None,
+    (failed,) = evaluate_mta_sts("example.com", DnsStatus.TIMEOUT, parse_sts_txt([]), None)
+    assert (failed.code, failed.message) == (
+        "mta-sts.txt-lookup-failed",
+        "TXT lookup for _mta-sts.example.com failed (timeout)",
     )
-    assert failed.code == "mta-sts.txt-lookup-failed"
 
 
 def test_unavailable_policy_says_why_and_stops_there() -> None:
@@ -398,6 +396,18 @@ def test_unavailable_policy_says_why_and_stops_there() -> None:
     assert finding.code == "mta-sts.policy-unavailable"
     assert "http-status: HTTP 404 Not Found" in finding.message
     assert "https://mta-sts.example.com/.well-known/mta-sts.txt" in finding.message
+
+
+def test_policy_behind_a_bad_certificate_is_linted_but_not_applied() -> None:
+    result = dataclasses.replace(
+        fetched(GOOD.replace("max_age", "max-age")), failure=FetchFailure.CERTIFICATE
+    )
+    findings = evaluate_mta_sts("example.com", DnsStatus.OK, TXT_OK, result, mx_hosts=["x"])
+    assert [f.code for f in findings] == [
+        "mta-sts.policy-unavailable",
+        "mta-sts.key-unknown",
+        "mta-sts.policy-invalid",
+    ]
 
 
 def test_invalid_txt_means_the_policy_is_not_looked_at() -> None:

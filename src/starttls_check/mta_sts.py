@@ -512,7 +512,7 @@ def txt_findings(
         message = f"no MTA-STS: {name} has no TXT record"
         return (_finding("mta-sts.txt-missing", domain, message),)
     if status is not DnsStatus.OK:
-        message = f"TXT lookup for {name} failed ({status}): {detail}".rstrip(": ")
+        message = f"TXT lookup for {name} failed ({status})" + (f": {detail}" if detail else "")
         return (_finding("mta-sts.txt-lookup-failed", domain, message),)
     return tuple(_finding(p.code, domain, f"{name}: {p.message}") for p in txt.problems)
 
@@ -543,16 +543,19 @@ def evaluate_mta_sts(
     """Everything above, in the order a sender meets it; `fetch` is None when not fetched.
 
     A sender that finds no valid TXT record, or cannot use the policy, applies none: then
-    the MX hosts are not cross-checked.
+    the MX hosts are not cross-checked. A policy body that arrived is linted even when the
+    fetch failed on the certificate, so both fixes show at once.
     """
     findings = list(txt_findings(domain, txt_status, txt))
     if fetch is None or not txt.valid:
         return tuple(findings)
-    if (unavailable := fetch_finding(domain, fetch)) is not None or fetch.body is None:
-        return (*findings, *((unavailable,) if unavailable else ()))
+    if (unavailable := fetch_finding(domain, fetch)) is not None:
+        findings.append(unavailable)
+    if fetch.body is None:
+        return tuple(findings)
     policy = parse_policy(fetch.body)
     findings += policy_findings(domain, policy)
-    if policy.valid:
+    if unavailable is None and policy.valid:
         findings += check_mx_coverage(policy, mx_hosts, cert_valid_for, starttls_ok)
     return tuple(findings)
 

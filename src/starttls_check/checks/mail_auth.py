@@ -122,8 +122,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         why="RFC 8460 §3: when there is not exactly one TLS-RPT record, senders must assume "
         "the domain does not use TLS-RPT, so nobody sends reports.",
         fix="Delete all but one. Several destinations go in one rua= field, separated by "
-        "commas:\n  _smtp._tls.example.com. TXT "
-        '"v=TLSRPTv1; rua=mailto:a@example.com,mailto:b@example.net"',
+        "commas:\n  _smtp._tls.example.com. TXT\n  "
+        '"v=TLSRPTv1; rua=mailto:a@example.com,mailto:b@example.org"',
         verify=_DIG_TLSRPT + "\nshould show exactly one TLS-RPT record.",
     ),
     "tls-rpt.syntax": Explanation(
