@@ -44,6 +44,7 @@ class World:
             "ehlo_name": "client.test",
             "trust_store": TrustStore([self.ca.cert]),
             "retries": 0,  # tests of retrying ask for it
+            "policy_checks": False,  # the core's tests; tests of DANE, MTA-STS etc. ask for it
             "retry_backoff": 0.05,
         }
         values.update(overrides)

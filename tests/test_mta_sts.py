@@ -143,140 +143,48 @@ def test_good_policy_crlf_and_lf_read_alike() -> None:
 W, INFO = Severity.WARN, Severity.INFO
 INV = ("mta-sts.policy-invalid", W)
 KEY = ("mta-sts.key-unknown", W)
+STANDARD = {"version": "STSv1", "mode": "enforce", "mx": "a.example", "max_age": "604800"}
+
+
+def policy_text(*extra: str, **changed: str | None) -> str:
+    """A good policy with some lines changed (None drops the line), then `extra` lines."""
+    fields = {**STANDARD, **changed}
+    return "\n".join([*(f"{k}: {v}" for k, v in fields.items() if v is not None), *extra])
 
 
 @pytest.mark.parametrize(
     ("text", "valid", "expected", "fragment"),
     [
-        ("mode: enforce\nmx: a.example\nmax_age: 604800", False, [INV], "no version"),
-        ("version: STSv2\nmode: enforce\nmx: a.example\nmax_age: 604800", False, [INV], "STSv1"),
-        (
-            "version: STSv1\nmode: Enforce\nmx: a.example\nmax_age: 604800",
-            False,
-            [INV],
-            "write enforce",
-        ),
-        ("version: STSv1\nmode: block\nmx: a.example\nmax_age: 604800", False, [INV], "'block'"),
-        ("version: STSv1\nmx: a.example\nmax_age: 604800", False, [INV], "no mode"),
-        ("version: STSv1\nmode: enforce\nmx: a.example", False, [INV], "no max_age"),
-        ("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 1w", False, [INV], "'1w'"),
-        ("version: STSv1\nmode: enforce\nmax_age: 604800", False, [INV], "no mx"),
-        ("version: STSv1\nmode: none\nmax_age: 86400", True, [("mta-sts.mode-none", INFO)], "none"),
-        (
-            "version: STSv1\nmode: testing\nmx: a.example\nmax_age: 604800",
-            True,
-            [("mta-sts.mode-testing", INFO)],
-            "testing",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 31557601",
-            False,
-            [("mta-sts.max-age", W)],
-            "31557600",
-        ),
-        ("version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 31557600", True, [], ""),
-        (
-            "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 3600",
-            True,
-            [("mta-sts.max-age", W)],
-            "under a day",
-        ),
-        (
-            "version: STSv1\nmode: none\nmax_age: 0",
-            True,
-            [("mta-sts.mode-none", INFO)],
-            "",
-        ),  # withdrawal
-        (
-            "version: STSv1\nmode: enforce\nmx: a.example\nmax-age: 604800",
-            False,
-            [KEY, INV],
-            "did you mean max_age",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: a.example\nmaxage: 604800",
-            False,
-            [KEY, INV],
-            "did you mean max_age",
-        ),
-        (
-            "Version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800",
-            False,
-            [KEY, INV],
-            "case-sensitive",
-        ),
-        (
-            "version : STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800",
-            False,
-            [KEY, INV],
-            "did you mean version",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: a.example\nmax_age: 604800\nfoo: bar",
-            True,
-            [KEY],
-            "'foo', ignored",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmode: testing\nmx: a.example\nmax_age: 604800",
-            True,
-            [("mta-sts.policy-ambiguous", W)],
-            "first on line 2",
-        ),
-        (
-            "version: STSv1\nmode enforce\nmx: a.example\nmax_age: 604800",
-            False,
-            [INV, INV],
-            "line 2 'mode enforce'",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: 192.0.2.25\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-ip-literal", W)],
-            "IP address",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: [2001:db8::25]\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-ip-literal", W)],
-            "IP address",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: mail.example.com.\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-pattern", W)],
-            "ends with a dot",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: mail.*.example.com\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-pattern", W)],
-            "leftmost label",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: *mail.example.com\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-pattern", W)],
-            "leftmost label",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: *.com\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-pattern", W)],
-            "top-level",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: mail_1.example.com\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-pattern", W)],
-            "not a valid host name",
-        ),
-        (
-            "version: STSv1\nmode: enforce\nmx: mäil.example.com\nmax_age: 604800",
-            True,
-            [("mta-sts.mx-pattern", W)],
-            "A-labels",
-        ),
+        (policy_text(version=None), False, [INV], "no version"),
+        (policy_text(version="STSv2"), False, [INV], "exactly STSv1"),
+        (policy_text(mode="Enforce"), False, [INV], "case-sensitive: write enforce"),
+        (policy_text(mode="block"), False, [INV], "'block' is not enforce"),
+        (policy_text(mode=None), False, [INV], "no mode"),
+        (policy_text(max_age=None), False, [INV], "no max_age"),
+        (policy_text(max_age="1w"), False, [INV], "'1w' is not a number"),
+        (policy_text(mx=None), False, [INV], "no mx"),
+        (policy_text(mode="none", mx=None), True, [("mta-sts.mode-none", INFO)], "none"),
+        (policy_text(mode="testing"), True, [("mta-sts.mode-testing", INFO)], "testing"),
+        (policy_text(max_age="31557601"), False, [("mta-sts.max-age", W)], "maximum 31557600"),
+        (policy_text(max_age="31557600"), True, [], ""),
+        (policy_text(max_age="3600"), True, [("mta-sts.max-age", W)], "under a day"),
+        (policy_text(mode="none", mx=None, max_age="0"), True, [("mta-sts.mode-none", INFO)], ""),
+        (policy_text("max-age: 1", max_age=None), False, [KEY, INV], "did you mean max_age"),
+        (policy_text("maxage: 1", max_age=None), False, [KEY, INV], "did you mean max_age"),
+        (policy_text("Version: STSv1", version=None), False, [KEY, INV], "case-sensitive"),
+        (policy_text("version : STSv1", version=None), False, [KEY, INV], "mean version"),
+        (policy_text("foo: bar"), True, [KEY], "'foo', ignored by senders"),
+        (policy_text("mode: testing"), True, [("mta-sts.policy-ambiguous", W)], "first on line 2"),
+        (policy_text("mode enforce", mode=None), False, [INV, INV], "line 4 'mode enforce'"),
+        (policy_text(mx="192.0.2.25"), True, [("mta-sts.mx-ip-literal", W)], "IP address"),
+        (policy_text(mx="[2001:db8::25]"), True, [("mta-sts.mx-ip-literal", W)], "IP address"),
+        (policy_text(mx="mail.example.com."), True, [("mta-sts.mx-pattern", W)], "with a dot"),
+        (policy_text(mx="mail.*.example.com"), True, [("mta-sts.mx-pattern", W)], "leftmost"),
+        (policy_text(mx="*mail.example.com"), True, [("mta-sts.mx-pattern", W)], "leftmost"),
+        (policy_text(mx="*.com"), True, [("mta-sts.mx-pattern", W)], "top-level domain"),
+        (policy_text(mx="mx_1.example.com"), True, [("mta-sts.mx-pattern", W)], "valid host"),
+        (policy_text(mx="mäil.example.com"), True, [("mta-sts.mx-pattern", W)], "A-labels"),
+        (policy_text(mx=""), False, [("mta-sts.mx-pattern", W), INV], "no mx: pattern"),
     ],
 )
 def test_policy_lint(

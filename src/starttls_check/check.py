@@ -18,9 +18,11 @@ from typing import Any
 
 from .certs import TrustStore
 from .checks.mx import evaluate_dns
+from .checks.policies import domain_policy_findings, sender_outcomes
 from .checks.session import transient_reply
 from .deep import run_deep_probes
 from .dnsclient import DnsClient, Nameserver, to_ascii_domain
+from .dnssec import ROOT_ANCHORS, TrustAnchors
 from .evaluate import domain_verdict, evaluate_host
 from .formats import MailProtocol
 from .mailhosts import direct_address, resolve_host, resolve_mail_hosts
@@ -31,11 +33,15 @@ from .model import (
     DomainReport,
     HostReport,
     Policy,
+    PolicyFacts,
     SessionFacts,
     SessionOutcome,
+    TlsaLookup,
+    TxtLookup,
     Verdict,
 )
 from .policy import apply_policy
+from .policy_gather import PolicyEnvironment, gather_mta_sts, gather_tlsa, gather_txt
 from .protocols import PROTOCOLS
 from .smtp_session import SessionSettings, probe_smtp
 from .targets import ProbeTarget, Target, is_hostname, probe_targets
@@ -70,6 +76,10 @@ class CheckSettings:
     retry_backoff: float = 2.0  # seconds before the first retry; doubled for each next one
     baseline: Mapping[str, Mapping[str, Any]] | None = None  # an earlier run, by A-label
     deep: bool = False  # --deep: a dozen more sessions per address (deep.py)
+    policy_checks: bool = True  # DANE, MTA-STS, TLS-RPT, SPF, DMARC (--no-policy-checks)
+    dnssec_mode: str = "validate"  # or "resolver": trust the name server's AD flag
+    trust_anchors: TrustAnchors | None = None  # None: the IANA root anchors
+    mta_sts_port: int = 443  # where the MTA-STS policy is fetched (tests use loopback ports)
 
     def policy_for(self, ascii_domain: str) -> Policy:
         return self.policies.get(ascii_domain, self.policy)
@@ -105,6 +115,13 @@ def canonical_target(target: Target, ascii_name: str) -> str:
     return f"{text}:{target.port}" if target.port else text
 
 
+@dataclass(frozen=True, slots=True)
+class _PolicyRecords:
+    env: PolicyEnvironment
+    txt: dict[str, TxtLookup]
+    tlsa: tuple[TlsaLookup, ...]
+
+
 class _Run:
     """One invocation: shared resolver, limits, trust store and clock."""
 
@@ -127,7 +144,33 @@ class _Run:
         ascii_domain = canonical_target(target, name)
         port = target.port or self.settings.port or PROTOCOLS[self.settings.protocol].default_port
         targets = probe_targets(dns_facts, port)
-        hosts = tuple(await asyncio.gather(*(self.probe(t, checked_at, policy) for t in targets)))
+        records = await self.policy_records(target, dns_facts, port, checked_at)
+        tlsa = {t.mx: t for t in records.tlsa} if records else {}
+        mta_sts = (
+            asyncio.create_task(gather_mta_sts(records.env, name, records.txt["mta_sts"]))
+            if records
+            else None
+        )  # the HTTPS fetch runs beside the SMTP sessions
+        hosts = tuple(
+            await asyncio.gather(
+                *(self.probe(t, checked_at, policy, tlsa.get(t.mx)) for t in targets)
+            )
+        )
+        policy_facts, policy_findings = None, []
+        if records is not None and mta_sts is not None:
+            mta_facts, fetch = await mta_sts
+            policy_facts = PolicyFacts(
+                tlsa=records.tlsa,
+                mta_sts=mta_facts,
+                tls_rpt=records.txt["tls_rpt"],
+                spf=records.txt["spf"],
+                dmarc=records.txt["dmarc"],
+            )
+            policy_findings = domain_policy_findings(name, policy_facts, fetch, hosts, policy)
+            hosts = tuple(
+                dataclasses.replace(h, senders=sender_outcomes(h, mta_facts, tlsa.get(h.mx)))
+                for h in hosts
+            )
         report = DomainReport(
             domain=target.text,
             ascii_domain=ascii_domain,
@@ -138,8 +181,9 @@ class _Run:
             findings=(),
             verdict=Verdict.PASS,
             policy=policy,
+            policies=policy_facts,
         )
-        findings = evaluate_dns(dns_facts)
+        findings = evaluate_dns(dns_facts) + tuple(policy_findings)
         if self.settings.baseline and ascii_domain in self.settings.baseline:
             from .baseline import drift_findings  # only runs with --baseline
 
@@ -148,6 +192,28 @@ class _Run:
         return dataclasses.replace(
             report, findings=judged, verdict=domain_verdict(dns_facts, judged, hosts)
         )
+
+    async def policy_records(
+        self, target: Target, dns_facts: DnsFacts, port: int, now: datetime
+    ) -> _PolicyRecords | None:
+        """TXT and TLSA records for a domain that receives mail; None when not asked for."""
+        if not self.settings.policy_checks or target.domain is None or not dns_facts.hosts:
+            return None
+        env = PolicyEnvironment(
+            dns=self.dns,
+            nameservers=self.settings.nameservers,
+            timeout=self.settings.timeout,
+            dnssec_mode=self.settings.dnssec_mode,
+            anchors=self.settings.trust_anchors or ROOT_ANCHORS,
+            store=self.store,
+            https_port=self.settings.mta_sts_port,
+            now=now,
+        )
+        mx_names = [h.name for h in dns_facts.hosts if h.addresses]
+        txt, tlsa = await asyncio.gather(
+            gather_txt(env, dns_facts.domain), gather_tlsa(env, mx_names, port)
+        )
+        return _PolicyRecords(env=env, txt=txt, tlsa=tlsa)
 
     async def resolve(self, target: Target, name: str) -> DnsFacts:
         """MX lookup for a domain; for a bracketed host its addresses; an address as is."""
@@ -162,7 +228,13 @@ class _Run:
             domain=name, mx_status=DnsStatus.OK, mx_detail=detail, null_mx=False, hosts=(host,)
         )
 
-    async def probe(self, target: ProbeTarget, checked_at: datetime, policy: Policy) -> HostReport:
+    async def probe(
+        self,
+        target: ProbeTarget,
+        checked_at: datetime,
+        policy: Policy,
+        tlsa: TlsaLookup | None = None,
+    ) -> HostReport:
         settings = SessionSettings(
             ehlo_name=self.settings.ehlo_name,
             timeout=self.settings.timeout,
@@ -183,7 +255,9 @@ class _Run:
                     return (await self.attempt(target, server_name, variant))[0]
 
                 deep = await run_deep_probes(once, settings)
-        return evaluate_host(target, outcome, self.store, checked_at, policy, earlier, deep)
+        return evaluate_host(
+            target, outcome, self.store, checked_at, policy, earlier, deep, tlsa=tlsa
+        )
 
     async def attempt(
         self, target: ProbeTarget, server_name: str | None, settings: SessionSettings

@@ -48,7 +48,8 @@ DEMO_HOSTS = (
     DemoHost(name="mx.wrongname.test", address="127.0.0.7", certificate_names=("mail.other.test",)),
 )
 
-DEMO_ZONE = """
+DEMO_ZONE = (
+    """
 $TTL 300
 test. IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300
 test. IN NS ns.test.
@@ -58,7 +59,15 @@ mixed.test. IN MX 20 mx2.mixed.test.
 plain.test. IN MX 10 mx.plain.test.
 expired.test. IN MX 10 mx.expired.test.
 wrongname.test. IN MX 10 mx.wrongname.test.
-""" + "".join(f"{h.name}. IN A {h.address}\n" for h in DEMO_HOSTS)
+"""
+    + "".join(
+        f'{d}. IN TXT "v=spf1 mx -all"\n'
+        f'_dmarc.{d}. IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{d}"\n'
+        f'_smtp._tls.{d}. IN TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{d}"\n'
+        for d in ("good.test", "mixed.test", "plain.test", "expired.test", "wrongname.test")
+    )
+    + "".join(f"{h.name}. IN A {h.address}\n" for h in DEMO_HOSTS)
+)
 
 
 def run_demo(settings: CheckSettings) -> tuple[DomainReport, ...]:

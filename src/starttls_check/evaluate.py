@@ -9,6 +9,7 @@ from .chain_judgement import judge_chain
 from .checks.capabilities import evaluate_capabilities
 from .checks.certificate import evaluate_certificate
 from .checks.deep import evaluate_deep
+from .checks.policies import ADVISORY_PREFIXES, dane_for_host
 from .checks.session import evaluate_session, transient_findings
 from .model import (
     SEVERITY_RANK,
@@ -23,6 +24,7 @@ from .model import (
     SessionFacts,
     SessionOutcome,
     Severity,
+    TlsaLookup,
     Verdict,
 )
 from .policy import apply_policy, expiry_findings, tls_minimum_findings
@@ -49,6 +51,8 @@ def evaluate_host(
     policy: Policy,
     earlier_attempts: tuple[SessionFacts, ...] = (),
     deep: tuple[DeepProbe, ...] = (),
+    *,
+    tlsa: TlsaLookup | None = None,
 ) -> HostReport:
     """Judge one session: its dialogue, its TLS, its certificate, under the policy."""
     subject = subject_of(target)
@@ -64,6 +68,8 @@ def evaluate_host(
         findings += evaluate_certificate(subject, trust, facts.tls.chain)
         findings += expiry_findings(subject, facts.tls.chain, trust, policy)
     findings += evaluate_deep(subject, deep)
+    dane, dane_found = dane_for_host(subject, tlsa, outcome, now)
+    findings += dane_found
     judged = apply_policy(findings, policy)
     return HostReport(
         mx=target.mx,
@@ -76,6 +82,7 @@ def evaluate_host(
         verdict=host_verdict(facts, judged),
         earlier_attempts=earlier_attempts,
         deep=deep,
+        dane=dane,
     )
 
 
@@ -103,11 +110,15 @@ def host_verdict(facts: SessionFacts, findings: tuple[Finding, ...]) -> Verdict:
 
 def worst_severity_verdict(findings: tuple[Finding, ...]) -> Verdict:
     """The verdict of the worst finding that counts (waived findings do not)."""
-    counted = [f.severity for f in findings if not f.waived]
+    counted = [f.severity for f in findings if not f.waived and not _advisory(f)]
     if not counted:
         return Verdict.PASS
     worst = max(counted, key=SEVERITY_RANK.__getitem__)
     return _VERDICT_OF_SEVERITY[worst]
+
+
+def _advisory(finding: Finding) -> bool:
+    return finding.code.startswith(ADVISORY_PREFIXES)
 
 
 def domain_verdict(

@@ -1074,9 +1074,9 @@ def _paragraph(text: str, indent: str) -> list[str]:
 
 def _collect_policy_explanations() -> None:
     from . import dane, mta_sts
-    from .checks import mail_auth
+    from .checks import mail_auth, policy_codes
 
-    for module in (dane, mta_sts, mail_auth):
+    for module in (dane, mta_sts, mail_auth, policy_codes):
         EXPLANATIONS.update(module.EXPLANATIONS)
 
 

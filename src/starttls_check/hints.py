@@ -321,9 +321,9 @@ def finding(
 def _collect_policy_codes() -> None:
     """The DANE, MTA-STS and mail-authentication codes live beside their checks."""
     from . import dane, mta_sts
-    from .checks import mail_auth
+    from .checks import mail_auth, policy_codes
 
-    for module in (dane, mta_sts, mail_auth):
+    for module in (dane, mta_sts, mail_auth, policy_codes):
         CATALOGUE.update(module.CODES)
 
 

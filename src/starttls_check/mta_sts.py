@@ -241,8 +241,9 @@ def parse_policy(text: str) -> StsPolicy:
     for pattern in reader.mx:
         if (problem := lint_mx_pattern(pattern)) is not None:
             reader.problems.append(problem)
-    if not reader.mx and mode in (StsMode.ENFORCE, StsMode.TESTING):
-        reader.invalid(f"no mx: line; in {mode} mode the policy must list the MX hosts")
+    if not any(reader.mx) and mode in (StsMode.ENFORCE, StsMode.TESTING):
+        # An empty `mx:` matches nothing: as good as none (and not valid ABNF either).
+        reader.invalid(f"no mx: pattern; in {mode} mode the policy must list the MX hosts")
     return StsPolicy(
         version=version,
         mode=mode,

@@ -19,7 +19,7 @@ from .dnsclient import DnsAnswer, DnsClient, Nameserver
 from .dnssec import TrustAnchors, validated_query
 from .https_fetch import fetch_policy
 from .model import DnsStatus, MtaStsFacts, TlsaLookup, TxtLookup
-from .mta_sts import decode_txt_rdata, parse_policy, parse_sts_txt
+from .mta_sts import FetchResult, decode_txt_rdata, parse_policy, parse_sts_txt
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +97,9 @@ async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
     )
 
 
-async def gather_mta_sts(env: PolicyEnvironment, domain: str, txt: TxtLookup) -> MtaStsFacts:
+async def gather_mta_sts(
+    env: PolicyEnvironment, domain: str, txt: TxtLookup
+) -> tuple[MtaStsFacts, FetchResult | None]:
     """The policy, fetched only when the TXT record says there is one (RFC 8461 §3.3)."""
     host = f"mta-sts.{domain}"
     facts = MtaStsFacts(
@@ -111,12 +113,12 @@ async def gather_mta_sts(env: PolicyEnvironment, domain: str, txt: TxtLookup) ->
         mx_patterns=(),
     )
     if txt.status is not DnsStatus.OK or not parse_sts_txt(txt.records).valid:
-        return facts
+        return facts, None
     addresses = await asyncio.gather(env.dns.query(host, "A"), env.dns.query(host, "AAAA"))
     found = [r for a in addresses for r in a.records]
     if not found:
         reason = f"{host} has no address ({addresses[0].status}, {addresses[1].status})"
-        return _replace(facts, fetch_failure="connect", fetch_reason=reason)
+        return _replace(facts, fetch_failure="connect", fetch_reason=reason), None
     fetched = await fetch_policy(
         found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
     )
@@ -133,7 +135,7 @@ async def gather_mta_sts(env: PolicyEnvironment, domain: str, txt: TxtLookup) ->
         if policy is not None and policy.mode is not None and policy.valid
         else None,
         mx_patterns=tuple(policy.mx) if policy is not None else (),
-    )
+    ), fetched
 
 
 def _replace(facts: MtaStsFacts, **changes: object) -> MtaStsFacts:
