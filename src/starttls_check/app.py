@@ -84,8 +84,12 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
     else:  # the demo brings its own name server
         resolvers = () if invocation.demo else _system_nameservers()
     given: dict[str, Any] = {
-        k: values[k] for k in ("port", "timeout", "retries", "deep") if k in values
+        k: values[k] for k in ("port", "timeout", "retries", "deep", "dnssec_mode") if k in values
     }
+    if values.get("no_policy_checks"):
+        given["policy_checks"] = False
+    if "trust_anchor" in values:
+        given["trust_anchors"] = _trust_anchors(Path(values["trust_anchor"]))
     if "protocol" in values:
         given["protocol"] = MailProtocol(values["protocol"])
     if "ca_files" in values:
@@ -106,10 +110,9 @@ def _policies(invocation: Invocation, config: Any, domains: Sequence[Any]) -> di
     if config:
         for domain in config.domains:
             policies[domain] = _cli_policy(invocation, config, domain)
-    for policy in policies.values():
-        if policy.require_dane or policy.require_mta_sts:
-            what = "DANE" if policy.require_dane else "MTA-STS"
-            raise UsageError(f"{what} is not checked yet by this version, so it cannot be required")
+    no_checks = invocation.settings.get("no_policy_checks", False)
+    if no_checks and any(p.require_dane or p.require_mta_sts for p in policies.values()):
+        raise UsageError("--require-dane/--require-mta-sts need the policy checks")
     return policies
 
 
@@ -126,6 +129,15 @@ def _cli_policy(invocation: Invocation, config: Any, domain: str | None) -> Poli
     if "allow" in overrides:
         overrides["allow"] = policy.allow + tuple(overrides["allow"])
     return dataclasses.replace(policy, **overrides)
+
+
+def _trust_anchors(path: Path) -> Any:
+    from .dnssec import parse_trust_anchors
+
+    try:
+        return parse_trust_anchors(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise UsageError(f"{path}: {exc}") from None
 
 
 def _nameservers(pairs: Sequence[tuple[str, int]]) -> tuple[Nameserver, ...]:

@@ -21,6 +21,7 @@ from .formats import OUTPUT_FORMATS, MailProtocol
 EXIT_USAGE = 2
 EXIT_INTERNAL = 4
 _SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries", "protocol", "deep"}
+_SETTINGS |= {"no_policy_checks", "dnssec_mode", "trust_anchor"}
 _POLICY = {"fail_on", "min_tls", "require_valid_cert", "cert_expiry_days", "allow"}
 _POLICY |= {"require_dane", "require_mta_sts"}
 
@@ -163,10 +164,31 @@ def _terminal_width() -> int:
     help="Waive a finding code, optionally on one MX host (repeatable).",
 )
 @click.option(
-    "--require-dane", is_flag=True, help="Not available yet: this version does not check DANE."
+    "--require-dane", is_flag=True, help="No DNSSEC-secure TLSA records for any MX is a failure."
 )
 @click.option(
-    "--require-mta-sts", is_flag=True, help="Fail when MTA-STS is missing (not checked yet)."
+    "--require-mta-sts", is_flag=True, help="No MTA-STS policy in enforce mode is a failure."
+)
+@click.option(
+    "--no-policy-checks",
+    "no_policy_checks",
+    is_flag=True,
+    help="Skip DANE, MTA-STS, TLS-RPT, SPF and DMARC (faster).",
+)
+@click.option(
+    "--dnssec",
+    "dnssec_mode",
+    type=click.Choice(["validate", "resolver"]),
+    default="validate",
+    show_default=True,
+    help="validate: check DNSSEC here, from the root (or --trust-anchor); resolver: trust "
+    "the name server's AD flag (only safe over a trusted path to a validating resolver).",
+)
+@click.option(
+    "--trust-anchor",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="DNSSEC trust anchors (DS or DNSKEY records, zone-file syntax) instead of the root's.",
 )
 @click.option(
     "--baseline",

@@ -52,6 +52,7 @@ def domain_block(report: DomainReport) -> RenderableType:
     parts: list[RenderableType] = [title]
     if report.hosts:
         parts.append(hosts_table(report.hosts))
+    parts += [senders_line(h) for h in report.hosts if h.senders and _policies_matter(report)]
     parts += [deep_line(h) for h in report.hosts if h.deep]
     parts += findings_lines(report.all_findings())
     verdict = Text(f"{terminal_safe(report.ascii_domain)}: ")
@@ -90,6 +91,45 @@ _DEEP_LABELS = {
     ProbeOutcome.IGNORED: "discards commands pipelined with STARTTLS",
     ProbeOutcome.ANSWERED: "ANSWERS COMMANDS PIPELINED WITH STARTTLS",
 }
+
+
+_SENDER_WORDS = (
+    ("delivers encrypted and authenticated", "encrypted, authenticated"),
+    ("delivers encrypted", "encrypted"),
+    ("delivers in clear", "CLEAR TEXT"),
+    ("delivers as without a policy", "as without (testing)"),
+    ("refuses", "REFUSES"),
+    ("defers", "DEFERS"),
+    ("cannot deliver", "cannot deliver"),
+    ("uses DANE", "uses DANE"),
+    ("no MTA-STS policy", "no policy"),
+    ("no TLSA", "no TLSA"),
+    ("TLSA records are not DNSSEC-secure", "TLSA ignored"),
+)
+
+
+def _sender_word(outcome: str) -> str:
+    return next((short for long, short in _SENDER_WORDS if outcome.startswith(long)), outcome)
+
+
+def _policies_matter(report: DomainReport) -> bool:
+    """Sender lines say something only when MTA-STS or DANE is in play for the domain."""
+    facts = report.policies
+    return facts is not None and (
+        facts.mta_sts.mode is not None or any(t.records for t in facts.tlsa)
+    )
+
+
+def senders_line(host: HostReport) -> Text:
+    """What an opportunistic, an MTA-STS and a DANE sender do here (JSON has the details)."""
+    assert host.senders is not None
+    line = Text(f"{terminal_safe(host.mx)} [{terminal_safe(host.address)}] senders: ", style="bold")
+    line.append(
+        f"opportunistic {_sender_word(host.senders.opportunistic)} · "
+        f"MTA-STS {_sender_word(host.senders.mta_sts)} · "
+        f"DANE {_sender_word(host.senders.dane)}"
+    )
+    return line
 
 
 def deep_line(host: HostReport) -> Text:
