@@ -196,15 +196,26 @@ def test_min_tls_on_a_tls13_world_changes_nothing() -> None:
     assert demo(*WARN_ONLY, "--min-tls", "1.3")[0] == 0
 
 
-@pytest.mark.parametrize("flag", ["--require-dane", "--require-mta-sts"])
-def test_not_yet_checked_requirements_are_a_clear_error(flag: str) -> None:
+@pytest.mark.parametrize(
+    ("flag", "code"),
+    [("--require-dane", "dane.required"), ("--require-mta-sts", "mta-sts.required")],
+)
+def test_required_policies_fail_a_domain_without_them(flag: str, code: str) -> None:
+    """The demo publishes neither DANE nor MTA-STS: asking for them fails even good.test."""
+    code_, reports = demo(*WARN_ONLY, flag)
+    assert code_ == 1
+    assert reports["good.test"]["verdict"] == "fail"
+    assert code in [f["code"] for f in reports["good.test"]["findings"]]
+    assert demo(*WARN_ONLY)[1]["good.test"]["verdict"] == "pass"  # and only because of it
+
+
+def test_requirements_need_the_policy_checks() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "starttls_check", "--demo", flag],
+        [sys.executable, "-m", "starttls_check", "--demo", "--require-dane", "--no-policy-checks"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 2
-    assert "not checked yet" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
