@@ -15,7 +15,7 @@ from ..model import DomainReport, Finding, HostReport, Verdict
 from .github import Level, level_of  # one rule for what fails, so both CI views agree
 from .sanitize import terminal_safe
 from .summary import verdict_sentence
-from .table import starttls_cell
+from .table import certificate_cell, starttls_cell
 
 VERDICT_EMOJI = {
     Verdict.PASS: "✅",
@@ -68,20 +68,11 @@ def _table(hosts: Sequence[HostReport]) -> list[str]:
                 md(host.address),
                 md(starttls_cell(host)),
                 md(tls.version) if tls else "—",
-                md(_certificate(host)),
+                md(certificate_cell(host).plain),
                 f"{VERDICT_EMOJI[host.verdict]} {host.verdict}",
             )
         )
     return ["| " + " | ".join(row) + " |" for row in rows]
-
-
-def _certificate(host: HostReport) -> str:
-    """`valid, 89 d`, or the problems and days left, as the terminal table says it."""
-    trust, tls = host.trust, host.facts.tls
-    if trust is None or tls is None:
-        return "—"
-    days = f", {tls.chain[0].days_left} d" if tls.chain else ""
-    return ("valid" if trust.valid else ", ".join(p.value for p in trust.problems)) + days
 
 
 def _findings(report: DomainReport) -> list[str]:
