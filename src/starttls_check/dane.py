@@ -34,7 +34,7 @@ from cryptography import x509
 from .certs import MAX_CHAIN, common_name, is_ca, issued_by, name_matches, parse_certificate
 from .certs import subject_alt_names as _san
 from .model import Finding, Severity
-from .rules import Explanation, Rule
+from .rules import Explanation, Rule, make_finding
 
 DANE_TA, DANE_EE = 2, 3
 _USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
@@ -427,15 +427,7 @@ def _ignored_usage(record_text: str) -> bool:
 
 
 def _finding(code: str, subject: str, message: str, evidence: str | None) -> Finding:
-    rule = CODES[code]
-    return Finding(
-        code=code,
-        severity=rule.severity,
-        subject=subject,
-        message=message,
-        hint=rule.hint,
-        evidence=evidence,
-    )
+    return make_finding(code, CODES[code], subject, message, evidence=evidence)
 
 
 CODES: dict[str, Rule] = {

@@ -7,7 +7,7 @@ contract (see CHANGELOG.md, Schema): add freely, never rename.
 from __future__ import annotations
 
 from .model import Finding, Severity
-from .rules import Rule
+from .rules import Rule, make_finding
 
 _I, _W, _F = Severity.INFO, Severity.WARN, Severity.FAIL
 
@@ -307,14 +307,8 @@ def finding(
     severity: Severity | None = None,
 ) -> Finding:
     """A finding for `code`, with the catalogue's severity (unless overridden) and hint."""
-    rule = CATALOGUE[code]
-    return Finding(
-        code=code,
-        severity=severity or rule.severity,
-        subject=subject,
-        message=message,
-        hint=rule.hint,
-        evidence=evidence,
+    return make_finding(
+        code, CATALOGUE[code], subject, message, evidence=evidence, severity=severity
     )
 
 

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from .model import CertProblem, DnsStatus, Finding, Severity, TrustVerdict
-from .rules import Explanation, Rule
+from .rules import Explanation, Rule, make_finding
 
 MAX_AGE_LIMIT = 31557600  # RFC 8461 §3.2: at most a year
 MAX_AGE_SHORT = 86400  # below a day, a blocked refresh soon leaves senders without a policy
@@ -562,14 +562,7 @@ def evaluate_mta_sts(
 
 
 def _finding(code: str, subject: str, message: str, severity: Severity | None = None) -> Finding:
-    rule = CODES[code]
-    return Finding(
-        code=code,
-        severity=severity or rule.severity,
-        subject=subject,
-        message=message,
-        hint=rule.hint,
-    )
+    return make_finding(code, CODES[code], subject, message, severity=severity)
 
 
 def _quote(text: str, limit: int = 80) -> str:

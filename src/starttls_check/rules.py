@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Severity
+from .model import Finding, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +25,23 @@ class Explanation:
     why: str  # what it does to delivery: opportunistic, MTA-STS and DANE senders
     fix: str  # concrete settings (Postfix main.cf/master.cf, Exim main section) or records
     verify: str  # commands that show the fix worked
+
+
+def make_finding(
+    code: str,
+    rule: Rule,
+    subject: str,
+    message: str,
+    *,
+    evidence: str | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    """A finding for `code` with `rule`'s severity (unless overridden) and hint."""
+    return Finding(
+        code=code,
+        severity=severity or rule.severity,
+        subject=subject,
+        message=message,
+        hint=rule.hint,
+        evidence=evidence,
+    )

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..model import Finding, Severity
-from ..rules import Explanation, Rule
+from ..rules import Explanation, Rule, make_finding
 
 _I, _W, _F = Severity.INFO, Severity.WARN, Severity.FAIL
 
@@ -248,16 +248,7 @@ EXPLANATIONS: dict[str, Explanation] = {
 
 
 def _finding(code: str, subject: str, message: str, *, evidence: str | None = None) -> Finding:
-    """`hints.finding`, reading this module's CODES until they join the catalogue."""
-    rule = CODES[code]
-    return Finding(
-        code=code,
-        severity=rule.severity,
-        subject=subject,
-        message=message,
-        hint=rule.hint,
-        evidence=evidence,
-    )
+    return make_finding(code, CODES[code], subject, message, evidence=evidence)
 
 
 def _records(txt: Sequence[str] | None) -> tuple[str, ...]:
