@@ -293,9 +293,7 @@ def test_dane_ee_matching_the_leaf_key(pki: Pki) -> None:
     assert host.dane.matches
     assert "matched certificate 0" in host.dane.matches[0]
     # No MTA-STS policy here; a sender doing both still goes by the secure TLSA records.
-    assert_senders(
-        host, opportunistic=OPPORTUNISTIC, mta_sts=STS_USES_DANE + DANE_MATCHED, dane=DANE_MATCHED
-    )
+    assert_senders(host, opportunistic=OPPORTUNISTIC, mta_sts=STS_NONE, dane=DANE_MATCHED)
     assert out.codes("tls-rpt.") == out.codes("spf.") == out.codes("dmarc.") == []
     assert out.report.verdict is Verdict.PASS
 
@@ -325,7 +323,7 @@ def test_dane_record_that_matches_nothing(pki: Pki) -> None:
     reason = "none of the 1 usable TLSA records matches the served chain"
     assert host.dane.reason == reason
     refusal = f"refuses delivery: {reason}"
-    assert_senders(host, opportunistic=OPPORTUNISTIC, mta_sts=STS_USES_DANE + refusal, dane=refusal)
+    assert_senders(host, opportunistic=OPPORTUNISTIC, mta_sts=STS_NONE, dane=refusal)
     assert host.verdict is Verdict.FAIL
     assert out.report.verdict is Verdict.FAIL
 
@@ -426,35 +424,35 @@ def test_tlsa_published_but_no_starttls(pki: Pki) -> None:
     assert_senders(
         host,
         opportunistic="delivers in clear text",
-        mta_sts=STS_USES_DANE + NO_TLS_REFUSAL,
+        # No MTA-STS here: that sender is opportunistic, and so delivers in clear text.
+        mta_sts="no MTA-STS policy applies: delivers in clear text",
         dane=NO_TLS_REFUSAL,
     )
     assert out.report.verdict is Verdict.FAIL
 
 
 @pytest.mark.parametrize(
-    ("extra", "unsigned", "required"),
-    [((), (), True), ("leaf", ("example.test.",), True), ("leaf", (), False)],
+    ("published", "unsigned", "expected_dane_sender"),
+    [(False, (), DANE_NONE), (True, ("example.test.",), DANE_IGNORED), (True, (), DANE_MATCHED)],
     ids=["no-tlsa", "insecure-tlsa", "secure-tlsa"],
 )
 def test_require_dane(
-    pki: Pki, extra: str | tuple[()], unsigned: tuple[str, ...], required: bool
+    pki: Pki, published: bool, unsigned: tuple[str, ...], expected_dane_sender: str
 ) -> None:
-    records = (tlsa(pki.leaf_311),) if extra else ()
+    records = (tlsa(pki.leaf_311),) if published else ()
     out = check(pki, signed(*records, unsigned=unsigned), policy=Policy(require_dane=True))
     domain_codes = [f.code for f in out.report.findings]
-    if required:
-        assert "dane.required" in domain_codes
-        assert out.find("dane.required").severity is Severity.FAIL
-        assert out.find("dane.required").subject == DOMAIN
-        assert out.report.verdict is Verdict.FAIL
-    else:
+    if expected_dane_sender == DANE_MATCHED:
         assert "dane.required" not in domain_codes
         assert out.report.verdict is Verdict.PASS
-    if not extra:
-        assert out.host.dane is None
-        assert out.host.senders is not None
-        assert out.host.senders.dane == DANE_NONE
+    else:  # no TLSA, or TLSA that DANE senders ignore: the requirement is not met
+        assert "dane.required" in domain_codes
+        required = out.find("dane.required")
+        assert required.severity is Severity.FAIL
+        assert required.subject == DOMAIN
+        assert out.report.verdict is Verdict.FAIL
+    assert out.host.senders is not None
+    assert out.host.senders.dane == expected_dane_sender
 
 
 @pytest.mark.parametrize("authenticated_data", [True, False], ids=["ad", "no-ad"])
@@ -759,12 +757,6 @@ def test_tlsa_lookup_failure_is_reported(pki: Pki) -> None:
     assert "failed (servfail)" in finding.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: checks/policies.py _dane_sender says 'no TLSA records: delivers ...' for a "
-    "failed (SERVFAIL) TLSA lookup, while dane.lookup-failed's explanation (and RFC 7672 "
-    "§2.2) says DANE senders defer",
-)
 def test_tlsa_lookup_failure_dane_sender_defers(pki: Pki) -> None:
     out = _tlsa_servfail(pki)
     assert out.host.senders is not None
@@ -789,11 +781,6 @@ def test_mta_sts_enforce_with_an_mx_without_starttls(pki: Pki) -> None:
     assert out.report.verdict is Verdict.FAIL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: policy_gather.gather_mta_sts returns fetch=None when mta-sts.<domain> has "
-    "no address, so evaluate_mta_sts reports nothing: no mta-sts.policy-unavailable",
-)
 def test_mta_sts_policy_host_without_an_address(pki: Pki) -> None:
     out = check(pki, signed('_mta-sts TXT "v=STSv1; id=1;"'))
     assert out.report.policies is not None

@@ -19,7 +19,7 @@ from .dnsclient import DnsAnswer, DnsClient, Nameserver
 from .dnssec import TrustAnchors, validated_query
 from .https_fetch import fetch_policy
 from .model import DnsStatus, MtaStsFacts, TlsaLookup, TxtLookup
-from .mta_sts import FetchResult, decode_txt_rdata, parse_policy, parse_sts_txt
+from .mta_sts import FetchFailure, FetchResult, decode_txt_rdata, parse_policy, parse_sts_txt
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,7 +118,10 @@ async def gather_mta_sts(
     found = [r for a in addresses for r in a.records]
     if not found:
         reason = f"{host} has no address ({addresses[0].status}, {addresses[1].status})"
-        return _replace(facts, fetch_failure="connect", fetch_reason=reason), None
+        failed = FetchResult(
+            host=host, address="", port=env.https_port, failure=FetchFailure.CONNECT, reason=reason
+        )
+        return _replace(facts, fetch_failure="connect", fetch_reason=reason), failed
     fetched = await fetch_policy(
         found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
     )

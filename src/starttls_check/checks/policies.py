@@ -31,6 +31,7 @@ from .mail_auth import evaluate_dmarc, evaluate_spf, evaluate_tls_rpt
 # Shown with their severity but not part of the transport verdict: they are the domain's
 # anti-spoofing measures, beside (not part of) whether mail travels encrypted.
 ADVISORY_PREFIXES = ("spf.", "dmarc.", "tls-rpt.")
+_ANSWERED = (DnsStatus.OK, DnsStatus.NO_DATA, DnsStatus.NXDOMAIN)
 
 
 def dane_for_host(
@@ -156,10 +157,10 @@ def _opportunistic(host: HostReport) -> str:
 
 
 def _mta_sts_sender(host: HostReport, mta: MtaStsFacts, tlsa: TlsaLookup | None) -> str:
-    if tlsa is not None and tlsa.dnssec == "secure" and tlsa.records:
-        return "uses DANE for this MX instead (RFC 8461 §2): " + _dane_sender(host, tlsa)
     if mta.mode is None or mta.mode == "none":
         return "no MTA-STS policy applies: " + _opportunistic(host)
+    if tlsa is not None and tlsa.dnssec == "secure" and tlsa.records:
+        return "uses DANE for this MX instead (RFC 8461 §2): " + _dane_sender(host, tlsa)
     if not any(mx_matches(p, host.mx) for p in mta.mx_patterns):
         return _sts_refusal(mta.mode, f"{host.mx} is not in the policy's mx list")
     if host.facts.tls is None:
@@ -179,6 +180,8 @@ def _sts_refusal(mode: str, why: str) -> str:
 
 
 def _dane_sender(host: HostReport, tlsa: TlsaLookup | None) -> str:
+    if tlsa is not None and tlsa.status not in _ANSWERED:
+        return f"defers delivery: the TLSA lookup failed ({tlsa.status})"  # RFC 7672 §2.2
     if tlsa is None or tlsa.status is not DnsStatus.OK or not tlsa.records:
         return "no TLSA records: " + _opportunistic(host)
     if tlsa.dnssec == "bogus":
