@@ -788,3 +788,25 @@ def test_mta_sts_policy_host_without_an_address(pki: Pki) -> None:
     assert out.codes("mta-sts.") == ["mta-sts.policy-unavailable"]
     assert f"{STS_HOST} has no address" in out.find("mta-sts.policy-unavailable").message
     assert out.report.verdict is Verdict.WARN
+
+
+def test_secure_tlsa_behind_insecure_mx_records_does_not_count(pki: Pki) -> None:
+    """The MX host's zone is signed and its TLSA matches, but example.test.'s own MX records
+    are unsigned: an attacker could have named that host, so DANE does not apply
+    (RFC 7672 §2.2.1)."""
+    mx = "mx.hosting.test"
+    leaf = make_leaf([mx], pki.ca)
+    spki = spki_sha256(leaf.cert.public_bytes(Encoding.DER))
+
+    def zones(port: int) -> Tree:
+        children = {
+            f"{DOMAIN}.": mail_records(mx=f"{mx}."),
+            "hosting.test.": [f"mx A {MX_ADDRESS}", *tlsa_line(port, f"3 1 1 {spki}")],
+        }
+        return build_tree(children, unsigned={f"{DOMAIN}."})
+
+    out = check(pki, zones, servers={MX_ADDRESS: pki.smtp(leaf=leaf)})
+    assert out.codes("dane.") == ["dane.tlsa-insecure"]
+    assert f"the MX records of {DOMAIN} are not secure" in out.find("dane.tlsa-insecure").message
+    assert out.host.dane is None
+    assert_senders(out.host, opportunistic=OPPORTUNISTIC, mta_sts=STS_NONE, dane=DANE_IGNORED)

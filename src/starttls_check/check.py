@@ -211,7 +211,7 @@ class _Run:
         )
         mx_names = [h.name for h in dns_facts.hosts if h.addresses]
         txt, tlsa = await asyncio.gather(
-            gather_txt(env, dns_facts.domain), gather_tlsa(env, mx_names, port)
+            gather_txt(env, dns_facts.domain), gather_tlsa(env, dns_facts.domain, mx_names, port)
         )
         return _PolicyRecords(env=env, txt=txt, tlsa=tlsa)
 

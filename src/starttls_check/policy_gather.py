@@ -54,10 +54,45 @@ def _txt(name: str, answer: DnsAnswer) -> TxtLookup:
 
 
 async def gather_tlsa(
-    env: PolicyEnvironment, mx_names: Sequence[str], port: int
+    env: PolicyEnvironment, domain: str, mx_names: Sequence[str], port: int
 ) -> tuple[TlsaLookup, ...]:
-    """TLSA for every MX; DNSSEC is checked only where records exist (no TLSA: no DANE)."""
-    return tuple(await asyncio.gather(*(_tlsa(env, mx, port) for mx in mx_names)))
+    """TLSA for every MX; DNSSEC is checked only where records exist (no TLSA: no DANE).
+
+    RFC 7672 §2.2: secure TLSA records count only when the MX records and the MX host's
+    address records are secure too; otherwise an attacker could have chosen the host.
+    """
+    lookups = await asyncio.gather(*(_tlsa(env, mx, port) for mx in mx_names))
+    if not any(t.dnssec == "secure" for t in lookups):
+        return tuple(lookups)
+    mx_secure, mx_why = await _secure(env, domain, "MX")
+    checked = []
+    for lookup in lookups:
+        if lookup.dnssec == "secure" and not mx_secure:
+            lookup = _downgraded(lookup, f"the MX records of {domain} are not secure ({mx_why})")
+        elif lookup.dnssec == "secure":
+            address_secure, why = await _secure(env, lookup.mx, "A")
+            if not address_secure:
+                lookup = _downgraded(lookup, f"the address of {lookup.mx} is not secure ({why})")
+        checked.append(lookup)
+    return tuple(checked)
+
+
+async def _secure(env: PolicyEnvironment, name: str, rdtype: str) -> tuple[bool, str]:
+    """Whether `name`'s `rdtype` answer (or its proven absence) is DNSSEC-secure, and why."""
+    if env.dnssec_mode == "resolver":
+        answer = await env.dns.query(name, rdtype)
+        return answer.authenticated, "AD flag" if answer.authenticated else "no AD flag"
+    validated = await validated_query(
+        env.nameservers, name, rdtype, env.anchors, timeout=env.timeout, now=env.now
+    )
+    return validated.status.value == "secure", validated.reason
+
+
+def _downgraded(lookup: TlsaLookup, why: str) -> TlsaLookup:
+    import dataclasses
+
+    reason = f"TLSA is signed, but {why}: DANE does not apply (RFC 7672 §2.2)"
+    return dataclasses.replace(lookup, dnssec="insecure", dnssec_reason=reason)
 
 
 async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
