@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .certs import TrustStore
 from .checks.mx import evaluate_dns
@@ -22,7 +22,6 @@ from .checks.policies import domain_policy_findings, sender_outcomes
 from .checks.session import transient_reply
 from .deep import run_deep_probes
 from .dnsclient import DnsClient, Nameserver, to_ascii_domain
-from .dnssec import ROOT_ANCHORS, TrustAnchors
 from .evaluate import domain_verdict, evaluate_host
 from .formats import MailProtocol
 from .mailhosts import direct_address, resolve_host, resolve_mail_hosts
@@ -46,6 +45,9 @@ from .protocols import PROTOCOLS
 from .smtp_session import SessionSettings, probe_smtp
 from .targets import ProbeTarget, Target, is_hostname, probe_targets
 from .trust_store import load_trust_store
+
+if TYPE_CHECKING:
+    from .dnssec import TrustAnchors
 
 DEFAULT_TIMEOUT = 15.0  # seconds per phase: postscreen's 6 s greeting delay passes easily
 DEADLINE_FACTOR = 4  # the whole session may take this many phase timeouts
@@ -204,7 +206,7 @@ class _Run:
             nameservers=self.settings.nameservers,
             timeout=self.settings.timeout,
             dnssec_mode=self.settings.dnssec_mode,
-            anchors=self.settings.trust_anchors or ROOT_ANCHORS,
+            anchors=self.settings.trust_anchors,
             store=self.store,
             https_port=self.settings.mta_sts_port,
             now=now,

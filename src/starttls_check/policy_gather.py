@@ -12,14 +12,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .certs import TrustStore
 from .dane import tlsa_owner
 from .dnsclient import DnsAnswer, DnsClient, Nameserver
-from .dnssec import TrustAnchors, validated_query
-from .https_fetch import fetch_policy
 from .model import DnsStatus, MtaStsFacts, TlsaLookup, TxtLookup
 from .mta_sts import FetchFailure, FetchResult, decode_txt_rdata, parse_policy, parse_sts_txt
+
+if TYPE_CHECKING:
+    from .dnssec import TrustAnchors, ValidatedAnswer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,7 +32,7 @@ class PolicyEnvironment:
     nameservers: tuple[Nameserver, ...]
     timeout: float
     dnssec_mode: str  # "validate" (locally, from `anchors`) or "resolver" (trust AD)
-    anchors: TrustAnchors
+    anchors: TrustAnchors | None  # None: the IANA root anchors
     store: TrustStore
     https_port: int
     now: datetime
@@ -82,10 +84,18 @@ async def _secure(env: PolicyEnvironment, name: str, rdtype: str) -> tuple[bool,
     if env.dnssec_mode == "resolver":
         answer = await env.dns.query(name, rdtype)
         return answer.authenticated, "AD flag" if answer.authenticated else "no AD flag"
-    validated = await validated_query(
-        env.nameservers, name, rdtype, env.anchors, timeout=env.timeout, now=env.now
-    )
+    validated = await _validated(env, name, rdtype)
     return validated.status.value == "secure", validated.reason
+
+
+async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> ValidatedAnswer:
+    # dnssec.py (and dnspython's DNSSEC code) load only when there is something to validate.
+    from .dnssec import ROOT_ANCHORS, validated_query
+
+    anchors = env.anchors or ROOT_ANCHORS
+    return await validated_query(
+        env.nameservers, name, rdtype, anchors, timeout=env.timeout, now=env.now
+    )
 
 
 def _downgraded(lookup: TlsaLookup, why: str) -> TlsaLookup:
@@ -118,9 +128,7 @@ async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
             dnssec_reason=reason,
             records=answer.records,
         )
-    validated = await validated_query(
-        env.nameservers, owner, "TLSA", env.anchors, timeout=env.timeout, now=env.now
-    )
+    validated = await _validated(env, owner, "TLSA")
     records = validated.records or answer.records
     return TlsaLookup(
         mx=mx,
@@ -157,6 +165,8 @@ async def gather_mta_sts(
             host=host, address="", port=env.https_port, failure=FetchFailure.CONNECT, reason=reason
         )
         return _replace(facts, fetch_failure="connect", fetch_reason=reason), failed
+    from .https_fetch import fetch_policy  # only when a domain publishes MTA-STS
+
     fetched = await fetch_policy(
         found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
     )
