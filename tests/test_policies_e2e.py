@@ -63,7 +63,6 @@ DANE_IGNORED = "TLSA records are not DNSSEC-secure and are ignored: " + OPPORTUN
 DANE_NONE = "no TLSA records: " + OPPORTUNISTIC
 DANE_DEFERS = "defers delivery: DNSSEC validation of the TLSA records fails"
 STS_NONE = "no MTA-STS policy applies: " + OPPORTUNISTIC
-STS_USES_DANE = "uses DANE for this MX instead (RFC 8461 §2): "
 NO_TLS_REFUSAL = "refuses delivery: TLSA published, but no TLS (it will not send in clear)"
 
 
@@ -629,19 +628,20 @@ def test_require_mta_sts_with_a_testing_policy(pki: Pki) -> None:
 
 
 @pytest.mark.parametrize("listed", [MX, "mail.other.test"], ids=["listed", "not-listed"])
-def test_dane_takes_precedence_over_mta_sts(pki: Pki, listed: str) -> None:
+def test_mta_sts_and_dane_are_judged_each_on_its_own(pki: Pki, listed: str) -> None:
+    """Both published: the MTA-STS column says what a sender applying only MTA-STS does
+    (most large providers), the DANE column what a DANE sender does; a sender doing both
+    uses DANE here (RFC 8461 §2)."""
     out = check(
         pki, signed(tlsa(pki.leaf_311), *STS_RECORDS), https=serve(policy_body("enforce", listed))
     )
     assert out.codes("dane.") == ["dane.matched"]
     assert out.report.policies is not None
     assert out.report.policies.mta_sts.mode == "enforce"
-    assert_senders(
-        out.host,
-        opportunistic=OPPORTUNISTIC,
-        mta_sts=STS_USES_DANE + DANE_MATCHED,
-        dane=DANE_MATCHED,
+    sts = (
+        AUTHENTICATED if listed == MX else f"refuses delivery: {MX} is not in the policy's mx list"
     )
+    assert_senders(out.host, opportunistic=OPPORTUNISTIC, mta_sts=sts, dane=DANE_MATCHED)
     # Senders doing MTA-STS without DANE still apply the policy, so it is still judged.
     expected = [] if listed == MX else ["mta-sts.mx-not-covered"]
     assert out.codes("mta-sts.") == expected
@@ -810,3 +810,19 @@ def test_secure_tlsa_behind_insecure_mx_records_does_not_count(pki: Pki) -> None
     assert f"the MX records of {DOMAIN} are not secure" in out.find("dane.tlsa-insecure").message
     assert out.host.dane is None
     assert_senders(out.host, opportunistic=OPPORTUNISTIC, mta_sts=STS_NONE, dane=DANE_IGNORED)
+
+
+def test_an_unreachable_mx_is_unknown_to_the_policies_not_a_failure(pki: Pki) -> None:
+    """Nothing listens on the MX: its TLS is unknown, so MTA-STS and DANE judge nothing
+    about it (the connection failure is its own finding)."""
+    out = check(
+        pki,
+        signed(tlsa(pki.leaf_311), *STS_RECORDS),
+        https=serve(policy_body("enforce", MX)),
+        servers={},
+    )
+    assert out.codes("mta-sts.") == []
+    assert out.codes("dane.") == []
+    assert "connect.refused" in out.codes()
+    untested = "untested: this address could not be reached from here"
+    assert_senders(out.host, opportunistic=untested, mta_sts=untested, dane=untested)

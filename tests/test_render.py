@@ -88,3 +88,30 @@ def test_schema_rejects_what_it_should() -> None:
     document["reports"][0]["verdict"] = "maybe"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "short"),
+    [
+        (
+            "no MTA-STS policy applies: delivers encrypted (TLSv1.3), certificate not checked",
+            "no policy → encrypted",
+        ),
+        ("refuses delivery: no STARTTLS", "REFUSES"),
+        (
+            "delivers as without a policy, and reports: no STARTTLS (testing mode)",
+            "testing, reports",
+        ),
+        (
+            "TLSA records are not DNSSEC-secure and are ignored: delivers in clear text",
+            "TLSA ignored → CLEAR TEXT",
+        ),
+        ("delivers encrypted and authenticated (TLSA matched)", "encrypted, authenticated"),
+    ],
+)
+def test_sender_outcomes_are_shortened_without_losing_the_consequence(
+    outcome: str, short: str
+) -> None:
+    from starttls_check.render.table import _sender_word
+
+    assert _sender_word(outcome) == short

@@ -153,11 +153,16 @@ class _Run:
             if records
             else None
         )  # the HTTPS fetch runs beside the SMTP sessions
-        hosts = tuple(
-            await asyncio.gather(
-                *(self.probe(t, checked_at, policy, tlsa.get(t.mx)) for t in targets)
+        try:
+            hosts = tuple(
+                await asyncio.gather(
+                    *(self.probe(t, checked_at, policy, tlsa.get(t.mx)) for t in targets)
+                )
             )
-        )
+        except BaseException:
+            if mta_sts is not None:  # never leave the fetch running behind a failure
+                mta_sts.cancel()
+            raise
         policy_facts, policy_findings = None, []
         if records is not None and mta_sts is not None:
             mta_facts, fetch = await mta_sts

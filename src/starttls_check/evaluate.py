@@ -68,7 +68,7 @@ def evaluate_host(
         findings += evaluate_certificate(subject, trust, facts.tls.chain)
         findings += expiry_findings(subject, facts.tls.chain, trust, policy)
     findings += evaluate_deep(subject, deep)
-    dane, dane_found = dane_for_host(subject, tlsa, outcome, now)
+    dane, dane_found = dane_for_host(subject, target.mx, tlsa, outcome, now)
     findings += dane_found
     judged = apply_policy(findings, policy)
     return HostReport(

@@ -355,6 +355,7 @@ class DaneVerdict:
 
     authenticated: bool
     reason: str
+    usable: tuple[str, ...]  # records a DANE sender uses for SMTP
     matches: tuple[str, ...]  # "3 1 1 ab12… matched certificate 0 (CN=mx.example.com)"
     unusable: tuple[str, ...]  # "0 0 1 …: usage PKIX-TA(0) is ignored for SMTP"
 

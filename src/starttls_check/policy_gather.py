@@ -63,6 +63,28 @@ async def gather_tlsa(
     RFC 7672 §2.2: secure TLSA records count only when the MX records and the MX host's
     address records are secure too; otherwise an attacker could have chosen the host.
     """
+    try:
+        # A validation walk is bounded query by query; the whole phase is bounded too.
+        async with asyncio.timeout(env.timeout * 4):
+            return await _checked_tlsa(env, domain, mx_names, port)
+    except TimeoutError:
+        reason = f"DNSSEC validation took longer than {env.timeout * 4:g} s"
+        return tuple(
+            TlsaLookup(
+                mx=mx,
+                owner=tlsa_owner(mx, port),
+                status=DnsStatus.TIMEOUT,
+                dnssec="indeterminate",
+                dnssec_reason=reason,
+                records=(),
+            )
+            for mx in mx_names
+        )
+
+
+async def _checked_tlsa(
+    env: PolicyEnvironment, domain: str, mx_names: Sequence[str], port: int
+) -> tuple[TlsaLookup, ...]:
     lookups = await asyncio.gather(*(_tlsa(env, mx, port) for mx in mx_names))
     if not any(t.dnssec == "secure" for t in lookups):
         return tuple(lookups)
@@ -73,6 +95,8 @@ async def gather_tlsa(
             lookup = _downgraded(lookup, f"the MX records of {domain} are not secure ({mx_why})")
         elif lookup.dnssec == "secure":
             address_secure, why = await _secure(env, lookup.mx, "A")
+            if not address_secure:  # an IPv6-only MX: its AAAA records must be secure
+                address_secure, why = await _secure(env, lookup.mx, "AAAA")
             if not address_secure:
                 lookup = _downgraded(lookup, f"the address of {lookup.mx} is not secure ({why})")
         checked.append(lookup)
@@ -108,6 +132,19 @@ def _downgraded(lookup: TlsaLookup, why: str) -> TlsaLookup:
 async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
     owner = tlsa_owner(mx, port)
     answer = await env.dns.query(owner, "TLSA")
+    if answer.status is DnsStatus.SERVFAIL and env.dnssec_mode == "validate":
+        # A validating resolver answers SERVFAIL for bogus data; asking again with CD set
+        # (validated_query does) says why: the commonest DANE outage is an expired RRSIG.
+        validated = await _validated(env, owner, "TLSA")
+        if validated.status.value in ("bogus", "secure", "insecure"):
+            return TlsaLookup(
+                mx=mx,
+                owner=owner,
+                status=validated.dns_status or answer.status,
+                dnssec=validated.status.value,
+                dnssec_reason=validated.reason,
+                records=validated.records,
+            )
     if answer.status is not DnsStatus.OK:
         return TlsaLookup(
             mx=mx,
@@ -167,9 +204,19 @@ async def gather_mta_sts(
         return _replace(facts, fetch_failure="connect", fetch_reason=reason), failed
     from .https_fetch import fetch_policy  # only when a domain publishes MTA-STS
 
-    fetched = await fetch_policy(
-        found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
-    )
+    try:
+        fetched = await fetch_policy(
+            found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
+        )
+    except ValueError as exc:  # a policy host name that is no host name (library callers)
+        failed = FetchResult(
+            host=host,
+            address=found[0],
+            port=env.https_port,
+            failure=FetchFailure.MALFORMED,
+            reason=str(exc),
+        )
+        return _replace(facts, fetch_failure="malformed", fetch_reason=str(exc)), failed
     policy = (
         parse_policy(fetched.body) if fetched.body is not None and not fetched.failure else None
     )

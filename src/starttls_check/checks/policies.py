@@ -19,6 +19,7 @@ from ..model import (
     Finding,
     HostReport,
     MtaStsFacts,
+    Phase,
     Policy,
     PolicyFacts,
     SenderOutcomes,
@@ -35,7 +36,7 @@ _ANSWERED = (DnsStatus.OK, DnsStatus.NO_DATA, DnsStatus.NXDOMAIN)
 
 
 def dane_for_host(
-    subject: str, tlsa: TlsaLookup | None, outcome: SessionOutcome, now: datetime
+    subject: str, mx: str, tlsa: TlsaLookup | None, outcome: SessionOutcome, now: datetime
 ) -> tuple[DaneVerdict | None, list[Finding]]:
     """What a DANE-validating sender makes of this address (RFC 7672)."""
     if tlsa is None or tlsa.status is not DnsStatus.OK or not tlsa.records:
@@ -57,18 +58,23 @@ def dane_for_host(
     if tlsa.dnssec != "secure":
         message = f"DNSSEC status of {tlsa.owner} unknown: {tlsa.dnssec_reason}"
         return None, [finding("dane.tlsa-indeterminate", subject, message)]
+    error = outcome.facts.error
+    if outcome.facts.tls is None and error is not None and error.phase is Phase.CONNECT:
+        return None, []  # never reached: whether it does TLS is unknown, not "no"
     if outcome.facts.tls is None:
         message = (
             "TLSA records are published but TLS could not be established: DANE senders will "
             "not deliver in clear text"
         )
-        verdict = DaneVerdict(authenticated=False, reason="no TLS session", matches=(), unusable=())
+        verdict = DaneVerdict(
+            authenticated=False, reason="no TLS session", usable=(), matches=(), unusable=()
+        )
         return verdict, [finding("dane.no-starttls", subject, message)]
-    mx = subject.split(" ", 1)[0]
     result = match_chain(tlsa.records, outcome.chain_der, mx, now=now)
     verdict = DaneVerdict(
         authenticated=result.authenticated,
         reason=result.reason,
+        usable=tuple(result.usable),
         matches=tuple(
             f"{m.record} matched certificate {m.certificate_index} ({m.certificate_subject})"
             for m in result.matches
@@ -88,11 +94,17 @@ def domain_policy_findings(
     """MTA-STS (with its MX cross-check), TLS-RPT, SPF, DMARC, and the requirements."""
     mta = facts.mta_sts
     mx_names = list(dict.fromkeys(h.mx for h in hosts))
+    tested = [h for h in hosts if not _untested(h)]
     cert_ok = {
-        mx: all(h.trust is not None and authenticates(h.trust) for h in hosts if h.mx == mx)
+        mx: all(h.trust is not None and authenticates(h.trust) for h in tested if h.mx == mx)
         for mx in mx_names
+        if any(h.mx == mx for h in tested)
     }
-    tls_ok = {mx: all(h.facts.tls is not None for h in hosts if h.mx == mx) for mx in mx_names}
+    tls_ok = {
+        mx: all(h.facts.tls is not None for h in tested if h.mx == mx)
+        for mx in mx_names
+        if any(h.mx == mx for h in tested)
+    }
     findings = list(
         evaluate_mta_sts(
             domain,
@@ -111,12 +123,15 @@ def domain_policy_findings(
     )
     findings += evaluate_spf(domain, _records(facts.spf.status, facts.spf.records))
     findings += evaluate_dmarc(domain, _records(facts.dmarc.status, facts.dmarc.records))
-    if policy.require_dane and not dane_in_use:
+    every_mx_secure = bool(facts.tlsa) and all(
+        t.dnssec == "secure" and t.records for t in facts.tlsa
+    )
+    if policy.require_dane and not every_mx_secure:
         findings.append(
             finding(
                 "dane.required",
                 domain,
-                "the policy requires DANE: no MX has DNSSEC-secure TLSA records",
+                "the policy requires DANE: not every MX has DNSSEC-secure TLSA records",
             )
         )
     if policy.require_mta_sts and mta.mode != "enforce":
@@ -129,6 +144,12 @@ def domain_policy_findings(
     return findings
 
 
+def _untested(host: HostReport) -> bool:
+    """Never reached (refused, timed out, no route): nothing is known about its TLS."""
+    error = host.facts.error
+    return error is not None and error.phase is Phase.CONNECT
+
+
 def _records(status: DnsStatus, records: tuple[str, ...]) -> tuple[str, ...] | None:
     """Records to lint, `()` for none published, None when the lookup itself failed."""
     if status is DnsStatus.OK:
@@ -137,10 +158,12 @@ def _records(status: DnsStatus, records: tuple[str, ...]) -> tuple[str, ...] | N
 
 
 def sender_outcomes(host: HostReport, mta: MtaStsFacts, tlsa: TlsaLookup | None) -> SenderOutcomes:
-    """Per address, in words: what an opportunistic, an MTA-STS and a DANE sender do."""
+    """Per address, in words: what an opportunistic sender, one that applies MTA-STS, and
+    one that validates DANE do. (A sender that does both uses DANE where TLSA records are
+    secure, RFC 8461 §2; the two columns show each on its own.)"""
     return SenderOutcomes(
         opportunistic=_opportunistic(host),
-        mta_sts=_mta_sts_sender(host, mta, tlsa),
+        mta_sts=_mta_sts_sender(host, mta),
         dane=_dane_sender(host, tlsa),
     )
 
@@ -149,6 +172,8 @@ def _opportunistic(host: HostReport) -> str:
     facts = host.facts
     if facts.tls is not None:
         return f"delivers encrypted ({facts.tls.version}), certificate not checked"
+    if _untested(host):
+        return "untested: this address could not be reached from here"
     if facts.greeting is not None and facts.greeting.code == 220 and facts.ehlo_reply is not None:
         return "delivers in clear text"
     return "cannot deliver here: " + (
@@ -156,11 +181,11 @@ def _opportunistic(host: HostReport) -> str:
     )
 
 
-def _mta_sts_sender(host: HostReport, mta: MtaStsFacts, tlsa: TlsaLookup | None) -> str:
+def _mta_sts_sender(host: HostReport, mta: MtaStsFacts) -> str:
     if mta.mode is None or mta.mode == "none":
         return "no MTA-STS policy applies: " + _opportunistic(host)
-    if tlsa is not None and tlsa.dnssec == "secure" and tlsa.records:
-        return "uses DANE for this MX instead (RFC 8461 §2): " + _dane_sender(host, tlsa)
+    if _untested(host):
+        return _opportunistic(host)
     if not any(mx_matches(p, host.mx) for p in mta.mx_patterns):
         return _sts_refusal(mta.mode, f"{host.mx} is not in the policy's mx list")
     if host.facts.tls is None:
@@ -181,16 +206,24 @@ def _sts_refusal(mode: str, why: str) -> str:
 
 def _dane_sender(host: HostReport, tlsa: TlsaLookup | None) -> str:
     if tlsa is not None and tlsa.status not in _ANSWERED:
-        return f"defers delivery: the TLSA lookup failed ({tlsa.status})"  # RFC 7672 §2.2
+        # RFC 7672 §2.2: deferred only if the host's address is secure; we cannot tell here.
+        return (
+            f"defers delivery if {host.mx}'s zone is DNSSEC-signed (the TLSA lookup "
+            f"failed: {tlsa.status}); otherwise: {_opportunistic(host)}"
+        )
     if tlsa is None or tlsa.status is not DnsStatus.OK or not tlsa.records:
         return "no TLSA records: " + _opportunistic(host)
     if tlsa.dnssec == "bogus":
         return "defers delivery: DNSSEC validation of the TLSA records fails"
     if tlsa.dnssec != "secure":
         return "TLSA records are not DNSSEC-secure and are ignored: " + _opportunistic(host)
+    if _untested(host):
+        return _opportunistic(host)
     if host.facts.tls is None:
         return "refuses delivery: TLSA published, but no TLS (it will not send in clear)"
     if host.dane is not None and host.dane.authenticated:
         return "delivers encrypted and authenticated (TLSA matched)"
+    if host.dane is not None and not host.dane.usable:
+        return "delivers encrypted, unauthenticated: no TLSA record is usable (RFC 7672 §2.2)"
     reason = host.dane.reason if host.dane is not None else "no TLSA record matches"
     return f"refuses delivery: {reason}"

@@ -95,20 +95,29 @@ _DEEP_LABELS = {
 
 _SENDER_WORDS = (
     ("delivers encrypted and authenticated", "encrypted, authenticated"),
+    ("delivers encrypted, unauthenticated", "encrypted, unauthenticated"),
     ("delivers encrypted", "encrypted"),
     ("delivers in clear", "CLEAR TEXT"),
-    ("delivers as without a policy", "as without (testing)"),
     ("refuses", "REFUSES"),
+    ("defers delivery if", "defers if signed"),
     ("defers", "DEFERS"),
     ("cannot deliver", "cannot deliver"),
-    ("uses DANE", "uses DANE"),
-    ("no MTA-STS policy", "no policy"),
-    ("no TLSA", "no TLSA"),
-    ("TLSA records are not DNSSEC-secure", "TLSA ignored"),
+    ("untested", "untested"),
+)
+# An outcome that first says why no policy applies, then what the sender does instead.
+_SENDER_PREFIXES = (
+    ("no MTA-STS policy applies: ", "no policy"),
+    ("no TLSA records: ", "no TLSA"),
+    ("TLSA records are not DNSSEC-secure and are ignored: ", "TLSA ignored"),
+    ("delivers as without a policy, and reports: ", "testing, reports"),
 )
 
 
 def _sender_word(outcome: str) -> str:
+    for prefix, short in _SENDER_PREFIXES:
+        if outcome.startswith(prefix):
+            rest = outcome.removeprefix(prefix)
+            return f"{short} → {_sender_word(rest)}" if "(testing mode)" not in rest else short
     return next((short for long, short in _SENDER_WORDS if outcome.startswith(long)), outcome)
 
 
