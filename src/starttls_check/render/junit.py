@@ -24,9 +24,9 @@ _CHECK_OF_PREFIX = {
     **dict.fromkeys(("dns", "mx", "drift"), "dns"),
     **dict.fromkeys(("connect", "smtp"), "connection"),
     "starttls": "starttls",
-    **dict.fromkeys(("tls", "cipher", "capabilities"), "tls"),
+    **dict.fromkeys(("tls", "cipher", "capabilities", "deep"), "tls"),
     **dict.fromkeys(("cert", "dane"), "certificate"),  # DANE authenticates the certificate
-    **dict.fromkeys(("mta-sts", "tls-rpt", "spf", "dmarc", "deep"), "dns"),
+    **dict.fromkeys(("mta-sts", "tls-rpt", "spf", "dmarc"), "dns"),
 }
 _NOT_TESTED = (Verdict.UNTESTED, Verdict.INCONCLUSIVE)
 
