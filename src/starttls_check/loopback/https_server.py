@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from .server_base import LoopbackServer
+from .server_base import StreamLoopbackServer
 
 _CLIENT_GONE = (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError)
 _MAX_REQUEST = 65536  # request line and headers
@@ -67,7 +67,7 @@ Reply: TypeAlias = HttpResponse | RawResponse | tuple[int, Headers, bytes]
 Handler: TypeAlias = Callable[[HttpRequest], Reply | Awaitable[Reply]]
 
 
-class LoopbackHttpsServer(LoopbackServer):
+class LoopbackHttpsServer(StreamLoopbackServer):
     """Serves `handler` on ``host`` (any loopback address), ``port`` (0: a free one).
 
     ``tls_context`` comes from :func:`~.smtp_server.server_tls_context`; None serves plain
@@ -93,9 +93,6 @@ class LoopbackHttpsServer(LoopbackServer):
         self.requests: list[HttpRequest] = []
         """Every request read so far, in order."""
         self._server_names: dict[int, str | None] = {}
-        self._server: asyncio.Server | None = None
-        self._sessions: set[asyncio.Task[None]] = set()
-        self._stopping = False
 
     async def start(self) -> None:
         """Start listening."""
@@ -104,19 +101,7 @@ class LoopbackHttpsServer(LoopbackServer):
         self._server = await asyncio.start_server(
             self._serve, self.host, self._requested_port, ssl=self._tls_context
         )
-        self._port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Stop listening, cancel handlers still running and close their connections."""
-        if self._server is None:
-            return
-        self._server.close()
-        self._stopping = True
-        for task in self._sessions:
-            task.cancel()
-        await asyncio.gather(*self._sessions, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server, self._stopping = None, False
+        self._listening(self._server)
 
     def _note_server_name(
         self, ssl_object: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext

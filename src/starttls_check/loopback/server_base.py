@@ -6,6 +6,7 @@ timeout; the servers record them and tests call `raise_errors()` on teardown.
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -51,3 +52,29 @@ class LoopbackServer:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+
+class StreamLoopbackServer(LoopbackServer):
+    """A TCP server whose connections each run in a task; stopping cancels them promptly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    def _listening(self, server: asyncio.Server) -> None:
+        self._server = server
+        self._port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening, cancel handlers still running and close their connections."""
+        if self._server is None:
+            return
+        self._server.close()
+        self._stopping = True
+        for task in self._sessions:
+            task.cancel()
+        await asyncio.gather(*self._sessions, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server, self._stopping = None, False

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .server_base import LoopbackServer
+from .server_base import StreamLoopbackServer
 
 Script = Callable[["ServerConnection"], Awaitable[None]]
 """What runs for each accepted connection."""
@@ -108,7 +108,7 @@ class ServerConnection:
             self._writer.transport.abort()
 
 
-class LoopbackSmtpServer(LoopbackServer):
+class LoopbackSmtpServer(StreamLoopbackServer):
     """Listens on ``host`` (any loopback address), ``port`` (0: a free one); runs ``script``.
 
     Exceptions escaping a script, other than the client going away, are recorded;
@@ -121,34 +121,19 @@ class LoopbackSmtpServer(LoopbackServer):
         self._requested_port = port  # 0: any free port; else share a port across addresses
         self.host = host
         """The address we listen on."""
-        self._server: asyncio.Server | None = None
-        self._sessions: dict[asyncio.Task[None], ServerConnection] = {}
-        self._stopping = False
 
     async def start(self) -> None:
         """Start listening."""
         self._server = await asyncio.start_server(
             self._serve, self.host, self._requested_port, limit=_STREAM_LIMIT
         )
-        self._port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        """Stop listening, cancel running scripts and close their connections."""
-        if self._server is None:
-            return
-        self._server.close()
-        self._stopping = True
-        for task in self._sessions:
-            task.cancel()
-        await asyncio.gather(*self._sessions, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server, self._stopping = None, False
+        self._listening(self._server)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         conn = ServerConnection(reader, writer)
-        self._sessions[task] = conn
+        self._sessions.add(task)
         try:
             await self._script(conn)
         except _CLIENT_GONE:
@@ -161,9 +146,11 @@ class LoopbackSmtpServer(LoopbackServer):
         except Exception as exc:  # recorded, then surfaced by raise_errors()
             self._errors.append(exc)
         finally:
-            del self._sessions[task]
-            # A TLS close waits for the peer's close_notify; when stopping, don't.
-            await conn._finish(0 if self._stopping else _CLOSE_GRACE)
+            try:
+                # A TLS close waits for the peer's close_notify; when stopping, don't.
+                await conn._finish(0 if self._stopping else _CLOSE_GRACE)
+            finally:
+                self._sessions.discard(task)  # only now: stop() waits for the close too
 
 
 async def standard_session(
