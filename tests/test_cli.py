@@ -261,6 +261,7 @@ def test_demo_runs_offline_and_reports_each_case() -> None:
     assert result.returncode == 1, result.stderr
     reports = {r["domain"]: r for r in json.loads(result.stdout)["reports"]}
     assert {d: r["verdict"] for d, r in reports.items()} == {
+        "secure.test": "pass",
         "good.test": "pass",
         "mixed.test": "fail",
         "plain.test": "fail",
@@ -274,3 +275,10 @@ def test_demo_runs_offline_and_reports_each_case() -> None:
     assert codes("expired.test") == ["cert.expired"]
     assert codes("wrongname.test") == ["cert.name-mismatch"]
     assert codes("mixed.test") == ["starttls.not-offered"]
+    # secure.test publishes DANE and MTA-STS: every kind of sender authenticates its MX.
+    (host,) = reports["secure.test"]["hosts"]
+    assert codes("secure.test") == ["dane.matched"]
+    assert host["dane"]["authenticated"] is True
+    assert host["senders"]["mta_sts"] == "delivers encrypted and authenticated"
+    assert host["senders"]["dane"] == "delivers encrypted and authenticated (TLSA matched)"
+    assert reports["secure.test"]["policies"]["mta_sts"]["mode"] == "enforce"

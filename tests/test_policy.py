@@ -133,6 +133,7 @@ def test_default_judgement_of_the_demo() -> None:
     code, reports = demo()
     assert code == 1
     assert verdicts(reports) == {
+        "secure.test": "pass",
         "good.test": "pass",
         "mixed.test": "fail",
         "plain.test": "fail",
@@ -174,6 +175,7 @@ def test_require_valid_cert() -> None:
     code, reports = demo(*WARN_ONLY, "--require-valid-cert")
     assert code == 1
     assert verdicts(reports) == {
+        "secure.test": "pass",
         "good.test": "pass",
         "mixed.test": "pass",
         "plain.test": "pass",
