@@ -73,3 +73,9 @@ def test_mta_sts_parsers_never_raise(records: list[str], policy: str) -> None:
 @given(RECORD)
 def test_tlsa_text_parser_never_raises(text: str) -> None:
     parse_tlsa_text(text)
+
+
+def test_non_ascii_digits_are_not_numbers() -> None:
+    # str.isdigit() accepts "²"; int() then raises. Found by the fuzzer above.
+    assert isinstance(parse_tlsa_text("0 0 ² 00"), str)
+    assert decode_txt_rdata('"a\\²²²b"') == "a²²²b"  # a backslash escapes the next char

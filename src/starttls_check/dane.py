@@ -34,6 +34,7 @@ from cryptography import x509
 from .certs import MAX_CHAIN, common_name, is_ca, issued_by, name_matches, parse_certificate
 from .certs import subject_alt_names as _san
 from .model import Finding, Severity
+from .names import is_ascii_number
 from .rules import Explanation, Rule, make_finding
 
 DANE_TA, DANE_EE = 2, 3
@@ -110,7 +111,7 @@ def parse_tlsa_text(text: str) -> TlsaRecord | str:
     fields = text.split()
     if len(fields) < 4:
         return "expected four fields: usage, selector, matching type, hex data"
-    if not all(f.isdigit() and int(f) < 256 for f in fields[:3]):
+    if not all(is_ascii_number(f) and int(f) < 256 for f in fields[:3]):
         return "usage, selector and matching type must be numbers from 0 to 255"
     hex_data = "".join(fields[3:])
     try:

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from .model import CertProblem, DnsStatus, Finding, Severity, TrustVerdict
+from .names import is_ascii_number
 from .rules import Explanation, Rule, make_finding
 
 MAX_AGE_LIMIT = 31557600  # RFC 8461 §3.2: at most a year
@@ -75,7 +76,9 @@ def decode_txt_rdata(text: str) -> str:
         char = text[i]
         if char == '"':
             quoted = not quoted
-        elif char == "\\" and text[i + 1 : i + 4].isdigit() and len(text[i + 1 : i + 4]) == 3:
+        elif (
+            char == "\\" and is_ascii_number(text[i + 1 : i + 4]) and len(text[i + 1 : i + 4]) == 3
+        ):
             out.append(int(text[i + 1 : i + 4]) & 0xFF)
             i += 3
         elif char == "\\" and i + 1 < len(text):
