@@ -389,3 +389,26 @@ def test_locate_prefers_the_right_table_over_an_earlier_mention() -> None:
 )
 def test_locate_never_crashes(lines: list[str], table: list[str], key: str) -> None:
     assert 1 <= _locate(lines, tuple(table), key) <= max(1, len(lines))
+
+
+def test_run_settings_of_the_newer_options(tmp_path: Path) -> None:
+    anchors = tmp_path / "anchors.txt"
+    anchors.write_text(
+        ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n"
+    )
+    path = tmp_path / "policy.toml"
+    path.write_text(
+        'protocol = "submission"\ndeep = true\npolicy_checks = false\n'
+        'dnssec = "resolver"\ntrust_anchor = "anchors.txt"\n'
+    )
+    settings = dict(load_config(path).settings)
+    assert settings == {
+        "protocol": "submission",
+        "deep": True,
+        "policy_checks": False,
+        "dnssec": "resolver",
+        "trust_anchor": anchors.resolve(),
+    }
+    path.write_text('dnssec = "trust-me"\n')
+    with pytest.raises(ConfigError, match=r":1: .*bad dnssec 'trust-me'"):
+        load_config(path)

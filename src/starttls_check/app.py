@@ -77,6 +77,8 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
 
     values: dict[str, Any] = dict(config.settings) if config else {}
     values.update(invocation.settings)
+    if "dnssec" in values:  # the config file's name for --dnssec
+        values.setdefault("dnssec_mode", values.pop("dnssec"))
     nameservers = values.pop("nameservers", None)
     policies = _policies(invocation, config, domains)
     if nameservers:
@@ -86,7 +88,7 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
     given: dict[str, Any] = {
         k: values[k] for k in ("port", "timeout", "retries", "deep", "dnssec_mode") if k in values
     }
-    if values.get("no_policy_checks"):
+    if values.get("no_policy_checks") or values.get("policy_checks") is False:
         given["policy_checks"] = False
     if "trust_anchor" in values:
         given["trust_anchors"] = _trust_anchors(Path(values["trust_anchor"]))

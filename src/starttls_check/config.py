@@ -9,6 +9,11 @@ The file (TOML 1.0, read with the standard library's `tomllib`)::
     ehlo = "monitor.example.com"
     ca_files = ["private-ca.pem"]           # relative to this file's folder; must exist
     retries = 1                             # after a transient 4xx reply
+    protocol = "smtp"                       # as --protocol
+    deep = false                            # as --deep
+    policy_checks = true                    # false: as --no-policy-checks
+    dnssec = "validate"                     # "validate" | "resolver", as --dnssec
+    trust_anchor = "anchors.txt"            # as --trust-anchor; relative to this file
     fail_on = "warn"                        # "warn" | "fail": what makes the run fail
     min_tls = "1.2"                         # "1.2" | "1.3"
     require_valid_cert = true
@@ -44,6 +49,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from .formats import MailProtocol
 from .model import Policy, Severity, Waiver
 from .params import (
     parse_domain,
@@ -115,6 +121,21 @@ def _ca_files(key: str, value: object, folder: Path) -> tuple[Path, ...]:
     return tuple(found)
 
 
+def _choice(key: str, value: object, choices: list[str]) -> str:
+    text = _get(key, value, str)
+    if text not in choices:
+        raise ValueError(f"bad {key} {text!r}: expected one of {', '.join(choices)}")
+    return text
+
+
+def _file(key: str, value: object, folder: Path) -> Path:
+    name = _get(key, value, str)
+    path = (folder / name).resolve()  # relative to the file, as ca_files are
+    if not path.is_file():
+        raise ValueError(f"{key} {name!r} not found (looked for {str(path)!r})")
+    return path
+
+
 def _waiver(text: str) -> Waiver:
     code, host = parse_waiver_text(text)
     return Waiver(code=code, host=host)
@@ -128,6 +149,11 @@ _SETTINGS: dict[str, Convert] = {
     "ehlo": lambda k, v, _: parse_hostname(_get(k, v, str)),
     "ca_files": _ca_files,
     "retries": lambda k, v, _: parse_retries(_get(k, v, int)),
+    "protocol": lambda k, v, _: _choice(k, v, [p.value for p in MailProtocol]),
+    "deep": lambda k, v, _: _get(k, v, bool),
+    "policy_checks": lambda k, v, _: _get(k, v, bool),
+    "dnssec": lambda k, v, _: _choice(k, v, ["validate", "resolver"]),
+    "trust_anchor": lambda k, v, folder: _file(k, v, folder),
 }
 _POLICY: dict[str, Convert] = {
     "fail_on": _fail_on,
