@@ -20,9 +20,7 @@ from typing import Literal, TypeAlias
 
 from .server_base import StreamLoopbackServer
 
-_CLIENT_GONE = (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError)
 _MAX_REQUEST = 65536  # request line and headers
-_CLOSE_GRACE = 1.0  # seconds a TLS close_notify may take before we abort instead
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,31 +107,7 @@ class LoopbackHttpsServer(StreamLoopbackServer):
         self._server_names[id(ssl_object)] = server_name
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._sessions.add(task)
-        try:
-            await self._answer(reader, writer)
-        except _CLIENT_GONE:
-            pass
-        except asyncio.CancelledError:
-            # Ours from stop(): end normally, because on 3.11 start_server's done callback
-            # calls task.exception() on a cancelled task and logs an error.
-            if not self._stopping:
-                raise
-        except Exception as exc:  # recorded, then surfaced by raise_errors()
-            self._errors.append(exc)
-        finally:
-            # Registered until closed, so that stop() also waits for (and cancels) a
-            # close still waiting for the client's close_notify.
-            try:
-                await _finish(writer, 0 if self._stopping else _CLOSE_GRACE)
-            except asyncio.CancelledError:
-                writer.transport.abort()
-                if not self._stopping:
-                    raise
-            finally:
-                self._sessions.discard(task)
+        await self._session(self._answer(reader, writer), writer)
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -210,12 +184,3 @@ def _chunked(body: bytes, size: int) -> bytes:
     pieces = [body[i : i + size] for i in range(0, len(body), size)]
     framed = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
     return framed + b"0\r\n\r\n"
-
-
-async def _finish(writer: asyncio.StreamWriter, grace: float) -> None:
-    writer.close()
-    try:
-        async with asyncio.timeout(grace):
-            await writer.wait_closed()
-    except (TimeoutError, *_CLIENT_GONE):
-        writer.transport.abort()

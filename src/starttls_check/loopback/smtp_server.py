@@ -24,11 +24,7 @@ from .server_base import StreamLoopbackServer
 Script = Callable[["ServerConnection"], Awaitable[None]]
 """What runs for each accepted connection."""
 
-# The client going away mid-script is expected (it gave up, rejected our certificate,
-# or the test closed it); anything else escaping a script is a bug worth surfacing.
-_CLIENT_GONE = (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError)
 _STREAM_LIMIT = 65536  # bounds buffering of an endless line, whatever read_line's limit
-_CLOSE_GRACE = 1.0  # seconds a TLS close_notify may take before we abort instead
 
 
 class LineTooLongError(Exception):
@@ -99,14 +95,6 @@ class ServerConnection:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._writer.transport.abort()
 
-    async def _finish(self, grace: float) -> None:
-        self._writer.close()
-        try:
-            async with asyncio.timeout(grace):
-                await self._writer.wait_closed()
-        except (TimeoutError, *_CLIENT_GONE):
-            self._writer.transport.abort()
-
 
 class LoopbackSmtpServer(StreamLoopbackServer):
     """Listens on ``host`` (any loopback address), ``port`` (0: a free one); runs ``script``.
@@ -130,27 +118,7 @@ class LoopbackSmtpServer(StreamLoopbackServer):
         self._listening(self._server)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        conn = ServerConnection(reader, writer)
-        self._sessions.add(task)
-        try:
-            await self._script(conn)
-        except _CLIENT_GONE:
-            pass
-        except asyncio.CancelledError:
-            # Ours from stop(): end normally, because on 3.11 start_server's done
-            # callback calls task.exception() on a cancelled task and logs an error.
-            if not self._stopping:
-                raise
-        except Exception as exc:  # recorded, then surfaced by raise_errors()
-            self._errors.append(exc)
-        finally:
-            try:
-                # A TLS close waits for the peer's close_notify; when stopping, don't.
-                await conn._finish(0 if self._stopping else _CLOSE_GRACE)
-            finally:
-                self._sessions.discard(task)  # only now: stop() waits for the close too
+        await self._session(self._script(ServerConnection(reader, writer)), writer)
 
 
 async def standard_session(
