@@ -32,14 +32,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from starttls_check.check import CheckSettings, check_domain_async
-from starttls_check.dnsclient import Nameserver
-from starttls_check.loopback.dns_server import LoopbackDnsServer
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.shared_port import servers_on_shared_port
-from starttls_check.loopback.smtp_server import Script, server_tls_context, standard_session
-from starttls_check.loopback.threaded import BackgroundLoop
-from starttls_check.model import Verdict
+from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.shared_port import servers_on_shared_port
+from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
+from starttls_check.demo.loopback.threaded import BackgroundLoop
+from starttls_check.dns.client import Nameserver
+from starttls_check.model.findings import Verdict
+from starttls_check.run.check import CheckSettings, check_domain_async
 
 PY = sys.executable
 CLI = (PY, "-m", "starttls_check")

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from starttls_check.certs import TrustStore
-from starttls_check.check import CheckSettings, check_domain_async
-from starttls_check.dnsclient import Nameserver
-from starttls_check.loopback.dns_server import LoopbackDnsServer
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.shared_port import servers_on_shared_port
-from starttls_check.loopback.smtp_server import Script, server_tls_context, standard_session
-from starttls_check.model import DomainReport
+from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.shared_port import servers_on_shared_port
+from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
+from starttls_check.dns.client import Nameserver
+from starttls_check.model.report import DomainReport
+from starttls_check.run.check import CheckSettings, check_domain_async
+from starttls_check.tls.certs import TrustStore
 
 T = TypeVar("T")
 SOA = "test. 300 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300\ntest. 300 IN NS ns.test.\n"

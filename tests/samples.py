@@ -10,20 +10,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from starttls_check.hints import finding
-from starttls_check.model import (
+from starttls_check.judge.hints import finding
+from starttls_check.model.dns import DnsFacts, DnsStatus, MxHost
+from starttls_check.model.findings import Verdict
+from starttls_check.model.report import DomainReport, HostReport
+from starttls_check.model.session import (
     CertificateInfo,
     CertProblem,
-    DnsFacts,
-    DnsStatus,
-    DomainReport,
-    HostReport,
-    MxHost,
     Reply,
     SessionFacts,
     TlsResult,
     TrustVerdict,
-    Verdict,
 )
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)

@@ -14,20 +14,19 @@ from typing import Any
 
 import pytest
 
-from starttls_check.baseline import BaselineError, drift_findings, load_baseline, parse_baseline
-from starttls_check.evaluate import subject_of
-from starttls_check.model import (
-    CertProblem,
-    DnsStatus,
-    DomainReport,
-    ErrorKind,
-    Finding,
-    Phase,
-    ProbeError,
-    Severity,
+from starttls_check.dns.targets import ProbeTarget
+from starttls_check.judge.baseline import (
+    BaselineError,
+    drift_findings,
+    load_baseline,
+    parse_baseline,
 )
+from starttls_check.judge.evaluate import subject_of
+from starttls_check.model.dns import DnsStatus
+from starttls_check.model.findings import Finding, Severity
+from starttls_check.model.report import DomainReport
+from starttls_check.model.session import CertProblem, ErrorKind, Phase, ProbeError
 from starttls_check.render.json_report import envelope, render_json
-from starttls_check.targets import ProbeTarget
 
 from .samples import NOW, sample_report
 

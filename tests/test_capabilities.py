@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from starttls_check import hints
 from starttls_check.checks.capabilities import evaluate_capabilities, keyword
-from starttls_check.model import Finding, Reply, SessionFacts, Severity, TlsResult
+from starttls_check.judge import hints
+from starttls_check.model.findings import Finding, Severity
+from starttls_check.model.session import Reply, SessionFacts, TlsResult
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL
 SUBJECT = "mx.example.com [192.0.2.1]:25"

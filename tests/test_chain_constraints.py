@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from starttls_check.certs import TrustStore
-from starttls_check.chain_judgement import judge_chain
-from starttls_check.model import CertProblem
+from starttls_check.model.session import CertProblem
+from starttls_check.tls.certs import TrustStore
+from starttls_check.tls.chain_judgement import judge_chain
 
 NOW = datetime(2030, 6, 1, tzinfo=UTC)
 MX = "mx.example.test"

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from starttls_check.certs import TrustStore, load_pem
-from starttls_check.chain_judgement import judge_chain
-from starttls_check.loopback.pki import Issued, KeySpec, make_ca, make_leaf
-from starttls_check.loopback.pki_openssl import make_sha1_leaf
-from starttls_check.model import CertProblem, TrustVerdict
+from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
+from starttls_check.demo.loopback.pki_openssl import make_sha1_leaf
+from starttls_check.model.session import CertProblem, TrustVerdict
+from starttls_check.tls.certs import TrustStore, load_pem
+from starttls_check.tls.chain_judgement import judge_chain
 
 P = CertProblem
 MX = "mx.example.test"

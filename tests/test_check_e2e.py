@@ -14,16 +14,18 @@ import trustme
 from aiosmtpd.handlers import Sink
 from aiosmtpd.smtp import SMTP
 
-from starttls_check.certs import TrustStore
-from starttls_check.check import check_domains_async
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.smtp_server import (
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.smtp_server import (
     Script,
     ServerConnection,
     server_tls_context,
     standard_session,
 )
-from starttls_check.model import CertProblem, DomainReport, ErrorKind, Phase, Policy, Verdict
+from starttls_check.model.findings import Policy, Verdict
+from starttls_check.model.report import DomainReport
+from starttls_check.model.session import CertProblem, ErrorKind, Phase
+from starttls_check.run.check import check_domains_async
+from starttls_check.tls.certs import TrustStore
 
 from .harness import good_script, mail_world, run
 

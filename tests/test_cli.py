@@ -16,9 +16,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from starttls_check.loopback.pki import Issued, make_ca
-from starttls_check.loopback.smtp_server import Script, ServerConnection, standard_session
-from starttls_check.loopback.threaded import BackgroundLoop
+from starttls_check.demo.loopback.pki import Issued, make_ca
+from starttls_check.demo.loopback.smtp_server import Script, ServerConnection, standard_session
+from starttls_check.demo.loopback.threaded import BackgroundLoop
 
 from .harness import good_script, mail_world
 

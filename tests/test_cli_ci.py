@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from starttls_check.config import load_config
+from starttls_check.cli.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

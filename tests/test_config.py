@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from starttls_check.config import (
+from starttls_check.cli.config import (
     POLICY_KEYS,
     SETTINGS_KEYS,
     ConfigError,
@@ -17,7 +17,7 @@ from starttls_check.config import (
     apply_policy,
     load_config,
 )
-from starttls_check.model import Policy, Severity, Waiver
+from starttls_check.model.findings import Policy, Severity, Waiver
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "starttls-check.toml"
 

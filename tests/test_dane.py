@@ -16,7 +16,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from starttls_check.dane import (
+from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
+from starttls_check.model.findings import Severity
+from starttls_check.policy.dane import (
     CODES,
     EXPLANATIONS,
     DaneResult,
@@ -30,8 +32,6 @@ from starttls_check.dane import (
     tlsa_owner,
     why_unusable,
 )
-from starttls_check.loopback.pki import Issued, KeySpec, make_ca, make_leaf
-from starttls_check.model import Severity
 
 MX = "mx.example.test"
 NOW = datetime(2031, 3, 15, 12, 0, tzinfo=UTC)

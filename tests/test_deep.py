@@ -9,13 +9,15 @@ from functools import partial
 import pytest
 
 from starttls_check.checks.deep import evaluate_deep
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.smtp_server import (
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.smtp_server import (
     ServerConnection,
     server_tls_context,
     standard_session,
 )
-from starttls_check.model import DeepProbe, DomainReport, ProbeOutcome, Verdict
+from starttls_check.model.findings import Verdict
+from starttls_check.model.report import DomainReport
+from starttls_check.model.session import DeepProbe, ProbeOutcome
 
 from .harness import mail_world, run
 

@@ -22,9 +22,12 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from starttls_check import dnssec
-from starttls_check.dnsclient import Nameserver
-from starttls_check.dnssec import (
+from starttls_check.demo.loopback import signed_zones
+from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
+from starttls_check.demo.loopback.signed_zones import SignedTree, build_signed_tree
+from starttls_check.dns import dnssec
+from starttls_check.dns.client import Nameserver
+from starttls_check.dns.dnssec import (
     ROOT_ANCHORS,
     DnssecStatus,
     TrustAnchors,
@@ -32,10 +35,7 @@ from starttls_check.dnssec import (
     parse_trust_anchors,
     validated_query,
 )
-from starttls_check.loopback import signed_zones
-from starttls_check.loopback.dns_server import LoopbackDnsServer
-from starttls_check.loopback.signed_zones import SignedTree, build_signed_tree
-from starttls_check.model import DnsStatus
+from starttls_check.model.dns import DnsStatus
 
 NOW = datetime(2026, 1, 15, tzinfo=UTC)
 SECURE, INSECURE, BOGUS, INDETERMINATE = (

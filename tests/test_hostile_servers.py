@@ -27,29 +27,24 @@ from typing import TypeVar
 
 import pytest
 
-from starttls_check.loopback.pki import chain_pem, make_ca, make_leaf
-from starttls_check.loopback.smtp_server import (
+from starttls_check.demo.loopback.pki import chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.smtp_server import (
     LoopbackSmtpServer,
     Script,
     ServerConnection,
     server_tls_context,
 )
-from starttls_check.model import (
-    DomainReport,
-    ErrorKind,
-    Phase,
-    ProbeError,
-    SessionFacts,
-    Verdict,
-)
+from starttls_check.model.findings import Verdict
+from starttls_check.model.report import DomainReport
+from starttls_check.model.session import ErrorKind, Phase, ProbeError, SessionFacts
 from starttls_check.render import FORMATS, render
-from starttls_check.smtp_protocol import (
+from starttls_check.smtp.sansio import (
     MAX_LINE_BYTES,
     MAX_REPLY_LINES,
     RemoteProtocolError,
     ReplyReader,
 )
-from starttls_check.smtp_session import MAX_EVIDENCE_BYTES, SessionSettings, probe_smtp
+from starttls_check.smtp.session import MAX_EVIDENCE_BYTES, SessionSettings, probe_smtp
 
 from .harness import mail_world, run
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import trustme
 
-from starttls_check.loopback.smtp_server import (
+from starttls_check.demo.loopback.smtp_server import (
     LoopbackSmtpServer,
     ServerConnection,
     server_tls_context,

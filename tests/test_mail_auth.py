@@ -14,7 +14,7 @@ from starttls_check.checks.mail_auth import (
     evaluate_spf,
     evaluate_tls_rpt,
 )
-from starttls_check.model import Finding, Severity
+from starttls_check.model.findings import Finding, Severity
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL
 DOMAIN = "example.com"

@@ -12,12 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from starttls_check.certs import TrustStore
-from starttls_check.explain import EXPLANATIONS as ALL_EXPLANATIONS
-from starttls_check.explain import WIDTH, render_explanation
-from starttls_check.hints import CATALOGUE
-from starttls_check.https_fetch import fetch_policy
-from starttls_check.loopback.https_server import (
+from starttls_check.demo.loopback.https_server import (
     HttpRequest,
     HttpResponse,
     LoopbackHttpsServer,
@@ -25,10 +20,16 @@ from starttls_check.loopback.https_server import (
     Reply,
     encode_response,
 )
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.smtp_server import server_tls_context
-from starttls_check.model import CertProblem, DnsStatus, Severity, TrustVerdict
-from starttls_check.mta_sts import (
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.smtp_server import server_tls_context
+from starttls_check.judge.explain import EXPLANATIONS as ALL_EXPLANATIONS
+from starttls_check.judge.explain import WIDTH, render_explanation
+from starttls_check.judge.hints import CATALOGUE
+from starttls_check.model.dns import DnsStatus
+from starttls_check.model.findings import Severity
+from starttls_check.model.session import CertProblem, TrustVerdict
+from starttls_check.policy.https_fetch import fetch_policy
+from starttls_check.policy.mta_sts import (
     CODES,
     EXPLANATIONS,
     FetchFailure,
@@ -43,6 +44,7 @@ from starttls_check.mta_sts import (
     parse_policy,
     parse_sts_txt,
 )
+from starttls_check.tls.certs import TrustStore
 
 HOST = "mta-sts.example.test"
 POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmax_age: 604800\r\n"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from starttls_check.params import (
+from starttls_check.cli.params import (
     parse_domain,
     parse_hostname,
     parse_nameserver,

@@ -22,22 +22,23 @@ import dns.zone
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from starttls_check.check import check_domain_async
-from starttls_check.dane import spki_sha256, tlsa_owner
-from starttls_check.dnssec import TrustAnchors, parse_trust_anchors
-from starttls_check.loopback import signed_zones
-from starttls_check.loopback.dns_server import LoopbackDnsServer
-from starttls_check.loopback.https_server import (
+from starttls_check.demo.loopback import signed_zones
+from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
+from starttls_check.demo.loopback.https_server import (
     Handler,
     HttpRequest,
     HttpResponse,
     LoopbackHttpsServer,
 )
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.shared_port import servers_on_shared_port
-from starttls_check.loopback.signed_zones import ZoneKeys
-from starttls_check.loopback.smtp_server import Script, server_tls_context, standard_session
-from starttls_check.model import DomainReport, Finding, HostReport, Policy, Severity, Verdict
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.shared_port import servers_on_shared_port
+from starttls_check.demo.loopback.signed_zones import ZoneKeys
+from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
+from starttls_check.dns.dnssec import TrustAnchors, parse_trust_anchors
+from starttls_check.model.findings import Finding, Policy, Severity, Verdict
+from starttls_check.model.report import DomainReport, HostReport
+from starttls_check.policy.dane import spki_sha256, tlsa_owner
+from starttls_check.run.check import check_domain_async
 
 from .harness import World, run
 

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from starttls_check.checks.mail_auth import evaluate_dmarc, evaluate_spf, evaluate_tls_rpt
-from starttls_check.dane import parse_tlsa_text
-from starttls_check.mta_sts import decode_txt_rdata, parse_policy, parse_sts_txt
+from starttls_check.policy.dane import parse_tlsa_text
+from starttls_check.policy.mta_sts import decode_txt_rdata, parse_policy, parse_sts_txt
 
 # Text shaped like the records, so the fuzzer reaches past the first check.
 _PIECES = st.sampled_from(

@@ -17,27 +17,21 @@ import pytest
 from aiosmtpd.handlers import Sink
 from aiosmtpd.lmtp import LMTP
 
-from starttls_check.check import check_domains_async
-from starttls_check.formats import MailProtocol
-from starttls_check.loopback.dns_server import LoopbackDnsServer
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.shared_port import servers_on_shared_port, unused_port
-from starttls_check.loopback.smtp_server import (
+from starttls_check.cli.params import parse_target
+from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.shared_port import servers_on_shared_port, unused_port
+from starttls_check.demo.loopback.smtp_server import (
     Script,
     ServerConnection,
     server_tls_context,
     standard_session,
 )
-from starttls_check.model import (
-    CertProblem,
-    Direction,
-    DomainReport,
-    ErrorKind,
-    HostReport,
-    Phase,
-    Verdict,
-)
-from starttls_check.params import parse_target
+from starttls_check.model.choices import MailProtocol
+from starttls_check.model.findings import Verdict
+from starttls_check.model.report import DomainReport, HostReport
+from starttls_check.model.session import CertProblem, Direction, ErrorKind, Phase
+from starttls_check.run.check import check_domains_async
 
 from .harness import World, good_script, mail_world, run
 

@@ -15,20 +15,10 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from starttls_check.hints import finding
-from starttls_check.model import (
-    DomainReport,
-    ErrorKind,
-    Finding,
-    HostReport,
-    Phase,
-    Policy,
-    ProbeError,
-    Reply,
-    SessionFacts,
-    Severity,
-    Verdict,
-)
+from starttls_check.judge.hints import finding
+from starttls_check.model.findings import Finding, Policy, Severity, Verdict
+from starttls_check.model.report import DomainReport, HostReport
+from starttls_check.model.session import ErrorKind, Phase, ProbeError, Reply, SessionFacts
 from starttls_check.render.github import escape_data, escape_property, render_github
 from starttls_check.render.junit import render_junit, xml_safe
 from starttls_check.render.markdown import render_markdown

@@ -12,28 +12,24 @@ from pathlib import Path
 import pytest
 
 import starttls_check.checks
-from starttls_check import hints
 from starttls_check.checks.certificate import evaluate_certificate
 from starttls_check.checks.mx import evaluate_dns
 from starttls_check.checks.session import evaluate_session
-from starttls_check.evaluate import domain_verdict, host_verdict, worst_severity_verdict
-from starttls_check.gate import ExitCode, exit_code
-from starttls_check.model import (
+from starttls_check.judge import hints
+from starttls_check.judge.evaluate import domain_verdict, host_verdict, worst_severity_verdict
+from starttls_check.judge.gate import ExitCode, exit_code
+from starttls_check.model.dns import DnsFacts, DnsStatus, MxHost
+from starttls_check.model.findings import Finding, Severity, Verdict
+from starttls_check.model.report import HostReport
+from starttls_check.model.session import (
     CertProblem,
-    DnsFacts,
-    DnsStatus,
     ErrorKind,
-    Finding,
-    HostReport,
-    MxHost,
     Phase,
     ProbeError,
     Reply,
     SessionFacts,
-    Severity,
     TlsResult,
     TrustVerdict,
-    Verdict,
 )
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL

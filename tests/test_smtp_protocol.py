@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from starttls_check.model import Reply
-from starttls_check.smtp_protocol import (
+from starttls_check.model.session import Reply
+from starttls_check.smtp.sansio import (
     MAX_LINE_BYTES,
     MAX_UNREAD_BYTES,
     Close,

@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from starttls_check.model import DnsFacts, DnsStatus, MxHost
-from starttls_check.targets import (
+from starttls_check.dns.targets import (
     MxRecord,
     ProbeTarget,
     is_hostname,
@@ -16,6 +15,7 @@ from starttls_check.targets import (
     parse_mx,
     probe_targets,
 )
+from starttls_check.model.dns import DnsFacts, DnsStatus, MxHost
 
 
 def mx(preference: int, exchange: str) -> MxRecord:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from starttls_check.loopback.shared_port import servers_on_shared_port, unused_port
-from starttls_check.loopback.threaded import BackgroundLoop
+from starttls_check.demo.loopback.shared_port import servers_on_shared_port, unused_port
+from starttls_check.demo.loopback.threaded import BackgroundLoop
 
 from .test_protocols_e2e import ServfailDns, imap_server, make_tls, pop3_server
 

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from starttls_check.model import Direction, Exchange, Finding
+from starttls_check.model.findings import Finding
+from starttls_check.model.session import Direction, Exchange
 from starttls_check.render.table import render_table
 from starttls_check.render.transcript import render_transcript
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from starttls_check.model import Direction, DomainReport, Exchange, Reply, SessionFacts
+from starttls_check.model.report import DomainReport
+from starttls_check.model.session import Direction, Exchange, Reply, SessionFacts
 from starttls_check.render.transcript import render_transcript
 
 from .samples import HOSTILE, sample_report

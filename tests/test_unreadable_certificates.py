@@ -12,12 +12,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from starttls_check.certs import TrustStore, describe_certificate
-from starttls_check.chain_judgement import judge_chain
-from starttls_check.loopback.pki import make_ca
-from starttls_check.loopback.smtp_server import server_tls_context, standard_session
-from starttls_check.model import CertProblem, DomainReport
-from starttls_check.trust_store import load_trust_store
+from starttls_check.demo.loopback.pki import make_ca
+from starttls_check.demo.loopback.smtp_server import server_tls_context, standard_session
+from starttls_check.model.report import DomainReport
+from starttls_check.model.session import CertProblem
+from starttls_check.tls.certs import TrustStore, describe_certificate
+from starttls_check.tls.chain_judgement import judge_chain
+from starttls_check.tls.trust_store import load_trust_store
 
 from .harness import mail_world, run
 

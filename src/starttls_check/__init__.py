@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "CheckSettings": "check",
-    "check_domain": "check",
-    "check_domain_async": "check",
-    "check_domains_async": "check",
-    "Nameserver": "dnsclient",
-    "DomainReport": "model",
-    "HostReport": "model",
-    "Finding": "model",
-    "Severity": "model",
-    "Verdict": "model",
+    "CheckSettings": "run.check",
+    "check_domain": "run.check",
+    "check_domain_async": "run.check",
+    "check_domains_async": "run.check",
+    "Nameserver": "dns.client",
+    "DomainReport": "model.report",
+    "HostReport": "model.report",
+    "Finding": "model.findings",
+    "Severity": "model.findings",
+    "Verdict": "model.findings",
 }
 __all__ = [
     "CheckSettings",
@@ -40,9 +40,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .check import CheckSettings, check_domain, check_domain_async, check_domains_async
-    from .dnsclient import Nameserver
-    from .model import DomainReport, Finding, HostReport, Severity, Verdict
+    from .dns.client import Nameserver
+    from .model.findings import Finding, Severity, Verdict
+    from .model.report import DomainReport, HostReport
+    from .run.check import CheckSettings, check_domain, check_domain_async, check_domains_async
 
 
 def __getattr__(name: str) -> Any:

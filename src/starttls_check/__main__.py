@@ -1,5 +1,5 @@
 """`python -m starttls_check`."""
 
-from .cli import main
+from .cli.command import main
 
 main()

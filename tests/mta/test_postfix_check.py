@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from starttls_check.loopback.dns_server import LoopbackDnsServer
-from starttls_check.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.loopback.threaded import BackgroundLoop
+from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
+from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
+from starttls_check.demo.loopback.threaded import BackgroundLoop
 from tests.mta.postfix import PostfixInstance, postfix_available, running_postfix
 
 pytestmark = pytest.mark.postfix

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 
-from ..hints import finding
-from ..model import Finding, Reply, SessionFacts
-from ..smtp_protocol import capability_keyword
+from ..judge.hints import finding
+from ..model.findings import Finding
+from ..model.session import Reply, SessionFacts
+from ..smtp.sansio import capability_keyword
 
 # Cisco masks a keyword as X's of the same length, the last one sometimes a letter
 # (`XXXXXXXA` is STARTTLS); a real extension is never all X's.

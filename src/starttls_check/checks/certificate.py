@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from ..hints import finding
-from ..model import CertificateInfo, CertProblem, Finding, TrustVerdict
+from ..judge.hints import finding
+from ..model.findings import Finding
+from ..model.session import CertificateInfo, CertProblem, TrustVerdict
 
 _NOTE = "opportunistic senders still encrypt; senders that authenticate (MTA-STS) refuse it"
 

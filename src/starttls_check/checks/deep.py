@@ -3,8 +3,9 @@ STARTTLS command injection."""
 
 from __future__ import annotations
 
-from ..hints import finding
-from ..model import DeepProbe, Finding, ProbeOutcome, Severity
+from ..judge.hints import finding
+from ..model.findings import Finding, Severity
+from ..model.session import DeepProbe, ProbeOutcome
 
 _LEGACY_VERSIONS = {"TLSv1": "tls.accepts-tls1-0", "TLSv1.1": "tls.accepts-tls1-1"}
 _MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")

@@ -17,8 +17,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from ..model import Finding, Severity
-from ..rules import Explanation, Rule, make_finding
+from ..judge.rules import Explanation, Rule, make_finding
+from ..model.findings import Finding, Severity
 
 _I, _W, _F = Severity.INFO, Severity.WARN, Severity.FAIL
 

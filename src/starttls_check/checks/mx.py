@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..hints import finding
-from ..model import DnsFacts, DnsStatus, Finding, MxHost, Severity
+from ..judge.hints import finding
+from ..model.dns import DnsFacts, DnsStatus, MxHost
+from ..model.findings import Finding, Severity
 
 _NO_ANSWER = (DnsStatus.TIMEOUT, DnsStatus.UNREACHABLE)
 _DNS_CODES = {

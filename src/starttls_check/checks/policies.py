@@ -10,23 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..dane import findings as dane_findings
-from ..dane import match_chain
-from ..hints import finding
-from ..model import (
-    DaneVerdict,
-    DnsStatus,
-    Finding,
-    HostReport,
-    MtaStsFacts,
-    Phase,
-    Policy,
-    PolicyFacts,
-    SenderOutcomes,
-    SessionOutcome,
-    TlsaLookup,
-)
-from ..mta_sts import FetchResult, authenticates, evaluate_mta_sts, mx_matches, parse_sts_txt
+from ..judge.hints import finding
+from ..model.dns import DnsStatus, TlsaLookup
+from ..model.findings import Finding, Policy
+from ..model.report import DaneVerdict, HostReport, MtaStsFacts, PolicyFacts, SenderOutcomes
+from ..model.session import Phase, SessionOutcome
+from ..policy.dane import findings as dane_findings
+from ..policy.dane import match_chain
+from ..policy.mta_sts import FetchResult, authenticates, evaluate_mta_sts, mx_matches, parse_sts_txt
 from .mail_auth import evaluate_dmarc, evaluate_spf, evaluate_tls_rpt
 
 # Shown with their severity but not part of the transport verdict: they are the domain's

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..hints import finding
-from ..model import (
+from ..judge.hints import finding
+from ..model.findings import Finding
+from ..model.session import (
     DEPRECATED_TLS,
     EVIDENCE_LIMIT,
     ErrorKind,
-    Finding,
     Phase,
     ProbeError,
     Reply,

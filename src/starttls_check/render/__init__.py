@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..model import DomainReport
+    from ..model.report import DomainReport
 
-from ..formats import OUTPUT_FORMATS as FORMATS
+from ..model.choices import OUTPUT_FORMATS as FORMATS
 
 __all__ = ["FORMATS", "render"]
 

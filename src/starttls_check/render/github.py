@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
 
-from ..model import SEVERITY_RANK, DomainReport, Finding, Severity, Verdict
+from ..model.findings import SEVERITY_RANK, Finding, Severity, Verdict
+from ..model.report import DomainReport
 from .sanitize import terminal_safe
 
 

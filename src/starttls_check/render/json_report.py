@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from .. import __version__
-from ..gate import gate
-from ..model import DomainReport
-from ..serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
+from ..judge.gate import gate
+from ..model.report import DomainReport
+from ..model.serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
 
 
 def envelope(reports: Sequence[DomainReport], generated_at: datetime) -> dict[str, Any]:

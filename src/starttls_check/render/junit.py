@@ -16,7 +16,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..model import SEVERITY_RANK, DomainReport, Finding, HostReport, Severity, Verdict
+from ..model.findings import SEVERITY_RANK, Finding, Severity, Verdict
+from ..model.report import DomainReport, HostReport
 from .sanitize import terminal_safe
 
 ADDRESS_CHECKS = ("connection", "starttls", "tls", "certificate")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..model import DomainReport, Finding, HostReport, Verdict
+from ..model.findings import Finding, Verdict
+from ..model.report import DomainReport, HostReport
 from .github import Level, level_of  # one rule for what fails, so both CI views agree
 from .sanitize import terminal_safe
 from .summary import verdict_sentence

@@ -6,7 +6,8 @@ policy, not encrypted mail; a policy failure with TLS working is not 'clear text
 
 from __future__ import annotations
 
-from ..model import DomainReport, Finding, Severity, Verdict
+from ..model.findings import Finding, Severity, Verdict
+from ..model.report import DomainReport
 
 _CLEAR_TEXT = ("starttls.", "connect.", "smtp.", "tls.handshake-failed", "tls.ehlo-failed")
 _NO_ROUTE = ("dns.", "mx.")

@@ -12,15 +12,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..model import (
-    SEVERITY_RANK,
-    DomainReport,
-    Finding,
-    HostReport,
-    ProbeOutcome,
-    Severity,
-    Verdict,
-)
+from ..model.findings import SEVERITY_RANK, Finding, Severity, Verdict
+from ..model.report import DomainReport, HostReport
+from ..model.session import ProbeOutcome
 from .sanitize import terminal_safe
 from .summary import verdict_sentence
 from .terminal import render_to_text, safe

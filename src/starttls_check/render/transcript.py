@@ -14,15 +14,8 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..model import (
-    CertificateInfo,
-    Direction,
-    DomainReport,
-    HostReport,
-    SessionFacts,
-    TlsResult,
-    TrustVerdict,
-)
+from ..model.report import DomainReport, HostReport
+from ..model.session import CertificateInfo, Direction, SessionFacts, TlsResult, TrustVerdict
 from .sanitize import terminal_safe
 from .terminal import render_to_text
 from .terminal import safe as escaped

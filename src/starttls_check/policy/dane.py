@@ -1,0 +1,540 @@
+"""DANE for SMTP: does a served chain match the MX host's TLSA records? Pure, no I/O.
+
+The rules, from RFC 6698 (TLSA), RFC 7671 (DANE operations) and RFC 7672 (SMTP):
+
+- Only DANE-TA(2) and DANE-EE(3) count for SMTP; PKIX-TA(0) and PKIX-EE(1) records are
+  ignored (RFC 7672 §3.1.3), as are unknown usages, selectors and matching types, and
+  digests of the wrong length (RFC 7671 §4.1). A record is unusable, never an error.
+- DANE-EE(3) matches the leaf alone; names and dates are not checked (RFC 7672 §3.1.1).
+- DANE-TA(2) matches any certificate the server sends (it must send the trust anchor,
+  RFC 7672 §3.1.2); the leaf must then chain up to it by signature, and be checked as in
+  PKIX: within its validity window and naming the MX host (RFC 7671 §5.2.2, RFC 7672
+  §3.2.2, §3.2.3: a wildcard is one whole leftmost label).
+- One usable record that authenticates is enough (RFC 6698 §2.1, RFC 7671 §5.2).
+
+Digests are computed over the bytes exactly as served: the certificate DER (selector 0),
+or the SubjectPublicKeyInfo cut out of it (selector 1) rather than cryptography's
+re-encoding of the key, which differs for keys it re-encodes (compressed EC points) or
+cannot read. So a DANE-EE record still matches a leaf cryptography cannot parse.
+
+Records must come from a DNSSEC-validated answer (RFC 7672 §2.2); that is the caller's
+business: this module only matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from cryptography import x509
+
+from ..dns.names import is_ascii_number
+from ..judge.rules import Explanation, Rule, make_finding
+from ..model.findings import Finding, Severity
+from ..tls.certs import MAX_CHAIN, common_name, is_ca, issued_by, name_matches, parse_certificate
+from ..tls.certs import subject_alt_names as _san
+
+DANE_TA, DANE_EE = 2, 3
+_USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
+_SELECTORS = {0: "Cert", 1: "SPKI"}
+_DIGESTS = {1: ("SHA2-256", hashlib.sha256, 32), 2: ("SHA2-512", hashlib.sha512, 64)}
+_SEQUENCE, _BIT_STRING, _OID, _VERSION = 0x30, 0x03, 0x06, 0xA0
+_TEXT_LIMIT = 200  # how much of an unreadable record is kept
+
+
+class TlsaRdata(Protocol):
+    """What dnspython's TLSA rdata offers (`dns.rdtypes.ANY.TLSA.TLSA`)."""
+
+    @property
+    def usage(self) -> int: ...
+    @property
+    def selector(self) -> int: ...
+    @property
+    def mtype(self) -> int: ...
+    @property
+    def cert(self) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsaRecord:
+    """One TLSA record: certificate usage, selector, matching type and association data."""
+
+    usage: int
+    selector: int
+    mtype: int
+    data: bytes
+
+    @classmethod
+    def from_rdata(cls, rdata: TlsaRdata) -> TlsaRecord:
+        return cls(usage=rdata.usage, selector=rdata.selector, mtype=rdata.mtype, data=rdata.cert)
+
+    @property
+    def text(self) -> str:
+        """Presentation format, as `dig` shows it: `3 1 1 <hex>`."""
+        return f"{self.usage} {self.selector} {self.mtype} {self.data.hex()}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsaMatch:
+    """A usable record whose association data matches one served certificate."""
+
+    record: str  # presentation text
+    certificate_index: int | None  # 0 = the leaf, as served
+    certificate_subject: str | None  # None when the certificate cannot be parsed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaneResult:
+    """The TLSA records judged against one served chain."""
+
+    usable: tuple[str, ...]  # records usable for SMTP, in presentation text
+    unusable: tuple[tuple[str, str], ...]  # (record, why it is not used)
+    matches: tuple[TlsaMatch, ...]
+    authenticated: bool  # a usable record matched and its rules held
+    reason: str  # one sentence: why (not) authenticated
+
+
+def tlsa_owner(mx_host: str, port: int = 25) -> str:
+    """The name TLSA records for an MX live at (RFC 6698 §3): `_25._tcp.mx.example.com.`"""
+    if not 0 < port < 65536:
+        raise ValueError(f"not a TCP port: {port}")
+    return f"_{port}._tcp.{mx_host.rstrip('.').lower()}."
+
+
+def parse_tlsa_text(text: str) -> TlsaRecord | str:
+    """A record from presentation text (`3 1 1 ab12...`, the hex may contain spaces, RFC
+    6698 §2.2), or why it is malformed. Usages 0/1 and unknown parameters parse: they are
+    well-formed DNS data that SMTP does not use (see `why_unusable`)."""
+    fields = text.split()
+    if len(fields) < 4:
+        return "expected four fields: usage, selector, matching type, hex data"
+    if not all(is_ascii_number(f) and int(f) < 256 for f in fields[:3]):
+        return "usage, selector and matching type must be numbers from 0 to 255"
+    hex_data = "".join(fields[3:])
+    try:
+        data = bytes.fromhex(hex_data)
+    except ValueError:
+        return "the association data is not hexadecimal (or has an odd number of digits)"
+    usage, selector, mtype = (int(f) for f in fields[:3])
+    record = TlsaRecord(usage=usage, selector=selector, mtype=mtype, data=data)
+    return _malformed(record) or record
+
+
+def why_unusable(record: TlsaRecord) -> str | None:
+    """Why an SMTP client must skip this record (RFC 7672 §3.1.3, RFC 7671 §4.1), if so."""
+    if record.usage in (0, 1):
+        name = _USAGES[record.usage]
+        return f"usage {name}({record.usage}) is ignored for SMTP (RFC 7672 §3.1.3)"
+    if record.usage not in _USAGES:
+        return f"unknown certificate usage {record.usage}"
+    if record.selector not in _SELECTORS:
+        return f"unknown selector {record.selector}"
+    if record.mtype != 0 and record.mtype not in _DIGESTS:
+        return f"unknown matching type {record.mtype}"
+    return _malformed(record)
+
+
+def _malformed(record: TlsaRecord) -> str | None:
+    """Association data that cannot be what the record's parameters say it is."""
+    if record.mtype in _DIGESTS:
+        name, _, size = _DIGESTS[record.mtype]
+        if len(record.data) != size:
+            return f"a {name} digest is {size} bytes, this one is {len(record.data)}"
+    elif record.mtype == 0 and record.selector == 1 and not _is_spki(record.data):
+        return "full data (matching type 0) with selector 1 must be a SubjectPublicKeyInfo"
+    elif record.mtype == 0 and record.selector == 0 and not _is_certificate(record.data):
+        return "full data (matching type 0) with selector 0 must be a DER certificate"
+    return None
+
+
+def spki_der(cert_der: bytes) -> bytes | None:
+    """The SubjectPublicKeyInfo exactly as encoded in a certificate, or None if the DER is
+    not a certificate's shape."""
+    outer = _tlv(cert_der, 0)
+    tbs = _tlv(cert_der, outer[1]) if outer and outer[0] == _SEQUENCE else None
+    if tbs is None or tbs[0] != _SEQUENCE:
+        return None
+    pos = tbs[1]
+    first = _tlv(cert_der, pos)
+    if first and first[0] == _VERSION:
+        pos = first[2]
+    for _ in range(5):  # serialNumber, signature, issuer, validity, subject
+        element = _tlv(cert_der, pos)
+        if element is None:
+            return None
+        pos = element[2]
+    spki = _tlv(cert_der, pos)
+    return cert_der[pos : spki[2]] if spki and spki[0] == _SEQUENCE else None
+
+
+def spki_sha256(cert_der: bytes) -> str | None:
+    """Hex SHA-256 of the certificate's SPKI: the data of a `3 1 1` record."""
+    spki = spki_der(cert_der)
+    return hashlib.sha256(spki).hexdigest() if spki is not None else None
+
+
+def association(cert_der: bytes, selector: int, mtype: int) -> bytes | None:
+    """What a record with this selector and matching type would hold for this certificate."""
+    selected = cert_der if selector == 0 else spki_der(cert_der) if selector == 1 else None
+    if selected is None or (mtype != 0 and mtype not in _DIGESTS):
+        return None
+    return selected if mtype == 0 else _DIGESTS[mtype][1](selected).digest()
+
+
+def match_chain(
+    records: Sequence[TlsaRecord | str],
+    chain_der: Sequence[bytes],
+    mx_name: str,
+    *,
+    now: datetime,
+    also_names: Sequence[str] = (),
+) -> DaneResult:
+    """Judge a served chain (leaf first) against the MX host's TLSA records.
+
+    A `str` in `records` is presentation text (`3 1 1 <hex>`, e.g. `rdata.to_text()`); it
+    is parsed here so an unreadable one is reported with its text. `also_names` are further
+    names DANE-TA accepts in the leaf, e.g. the CNAME-expanded TLSA base domain (RFC 7672
+    §3.2.2); `mx_name` is always one.
+    """
+    usable: list[TlsaRecord] = []
+    unusable: list[tuple[str, str]] = []
+    for item in records:
+        record = parse_tlsa_text(item) if isinstance(item, str) else item
+        if isinstance(record, str):
+            unusable.append((_clip(" ".join(str(item).split())), record))
+        elif (why := why_unusable(record)) is not None:
+            unusable.append((record.text, why))
+        else:
+            usable.append(record)
+    chain = tuple(chain_der[:MAX_CHAIN])
+    parsed = [_parse(der) for der in chain]
+    matches = [m for r in usable for m in _matches(r, chain, parsed)]
+    authenticated, reason = _verdict(usable, unusable, matches, parsed, (mx_name, *also_names), now)
+    return DaneResult(
+        usable=tuple(r.text for r in usable),
+        unusable=tuple(unusable),
+        matches=tuple(m for m, _ in matches),
+        authenticated=authenticated,
+        reason=reason,
+    )
+
+
+_Match = tuple[TlsaMatch, TlsaRecord]
+
+
+def _matches(
+    record: TlsaRecord, chain: tuple[bytes, ...], parsed: list[x509.Certificate | None]
+) -> list[_Match]:
+    # DANE-EE pins the leaf alone (RFC 7672 §3.1.1); DANE-TA any certificate served.
+    indexes = range(min(1, len(chain)) if record.usage == DANE_EE else len(chain))
+    hits = [
+        i for i in indexes if association(chain[i], record.selector, record.mtype) == record.data
+    ]
+    return [
+        (
+            TlsaMatch(
+                record=record.text, certificate_index=i, certificate_subject=_subject(parsed[i])
+            ),
+            record,
+        )
+        for i in hits
+    ]
+
+
+def _verdict(
+    usable: list[TlsaRecord],
+    unusable: list[tuple[str, str]],
+    matches: list[_Match],
+    parsed: list[x509.Certificate | None],
+    names: tuple[str, ...],
+    now: datetime,
+) -> tuple[bool, str]:
+    if not usable:
+        if not unusable:
+            return False, "there are no TLSA records"
+        return False, (
+            f"none of the {len(unusable)} TLSA records is usable for SMTP, so DANE senders "
+            "fall back to unauthenticated TLS (RFC 7672 §2.2)"
+        )
+    if not parsed:
+        return False, "the server presented no certificate"
+    for _, record in matches:
+        if record.usage == DANE_EE:
+            return True, f"the leaf certificate matches DANE-EE record {_short(record)}"
+    failures = []
+    for match, record in matches:
+        assert match.certificate_index is not None
+        where = f"certificate {match.certificate_index} ({match.certificate_subject})"
+        problem = _ta_problem(parsed, match.certificate_index, names, now)
+        if problem is None:
+            return (
+                True,
+                f"DANE-TA record {_short(record)} matches {where} and the leaf chains to it",
+            )
+        failures.append(f"DANE-TA record {_short(record)} matches {where} but {problem}")
+    if failures:
+        return False, failures[0]
+    return False, f"none of the {len(usable)} usable TLSA records matches the served chain"
+
+
+def _ta_problem(
+    parsed: list[x509.Certificate | None], ta: int, names: tuple[str, ...], now: datetime
+) -> str | None:
+    """Why the chain from the leaf to the matched trust anchor fails PKIX checks, if it does."""
+    leaf, anchor = parsed[0], parsed[ta]
+    if leaf is None or anchor is None:
+        return "the certificates cannot be parsed to check the chain"
+    path = _path_to(parsed, ta)
+    if path is None:
+        return "the leaf does not chain to it by signature"
+    # The anchor's own dates are the relying party's business (RFC 5280 §6.1), unless
+    # the anchor is the leaf itself.
+    below = [parsed[i] for i in path if i != ta or ta == 0]
+    if any(c is not None and now > c.not_valid_after_utc for c in below):
+        return "a certificate below the trust anchor has expired"
+    if any(c is not None and now < c.not_valid_before_utc for c in below):
+        return "a certificate below the trust anchor is not yet valid"
+    dns_names, _ = _san(leaf)
+    if not any(name_matches(n, dns_names, common_name(leaf)) for n in names):
+        return f"the leaf certificate does not name {names[0]} (RFC 7672 §3.2.2)"
+    return None
+
+
+def _path_to(parsed: list[x509.Certificate | None], ta: int) -> list[int] | None:
+    """Indexes from the leaf up to `ta`, each signed by the next; CAs in between only."""
+    path = [0]
+    while path[-1] != ta and len(path) <= len(parsed):
+        current = parsed[path[-1]]
+        assert current is not None
+        anchor = parsed[ta]
+        if anchor is not None and issued_by(current, anchor):
+            return [*path, ta]
+        step = next(
+            (i for i, c in enumerate(parsed)
+             if i not in path and c is not None and is_ca(c) and issued_by(current, c)),
+            None,
+        )  # fmt: skip
+        if step is None:
+            return None
+        path.append(step)
+    return path if path[-1] == ta else None
+
+
+def _parse(der: bytes) -> x509.Certificate | None:
+    cert = parse_certificate(der)
+    return None if isinstance(cert, str) else cert
+
+
+def _subject(cert: x509.Certificate | None) -> str | None:
+    return cert.subject.rfc4514_string() if cert is not None else None
+
+
+def _short(record: TlsaRecord) -> str:
+    hex_data = record.data.hex()
+    data = hex_data if len(hex_data) <= 16 else f"{hex_data[:12]}..."
+    return f"{record.usage} {record.selector} {record.mtype} {data}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _TEXT_LIMIT else f"{text[:_TEXT_LIMIT]}..."
+
+
+# --- a minimal DER reader: only what SPKI extraction and shape checks need -------------
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(tag, content start, content end) of the DER element at `pos`, or None."""
+    if pos + 2 > len(data) or data[pos] & 0x1F == 0x1F:  # no multi-byte tags in certificates
+        return None
+    tag, first, start = data[pos], data[pos + 1], pos + 2
+    if first & 0x80:
+        count = first & 0x7F
+        if not 0 < count <= 4 or start + count > len(data):  # 0: indefinite length, not DER
+            return None
+        length, start = int.from_bytes(data[start : start + count], "big"), start + count
+    else:
+        length = first
+    end = start + length
+    return (tag, start, end) if end <= len(data) else None
+
+
+def _children(data: bytes, start: int, end: int) -> list[int] | None:
+    tags: list[int] = []
+    while start < end:
+        element = _tlv(data, start)
+        if element is None or element[2] > end:
+            return None
+        tags.append(element[0])
+        start = element[2]
+    return tags
+
+
+def _is_spki(data: bytes) -> bool:
+    """SEQUENCE { AlgorithmIdentifier SEQUENCE { OID, ... }, BIT STRING }, nothing after.
+
+    Checked by shape, not by cryptography's key loader, which refuses valid keys it does
+    not support (explicit EC parameters, GOST)."""
+    outer = _tlv(data, 0)
+    if outer is None or outer[0] != _SEQUENCE or outer[2] != len(data):
+        return False
+    algorithm = _tlv(data, outer[1])
+    if _children(data, outer[1], outer[2]) != [_SEQUENCE, _BIT_STRING] or algorithm is None:
+        return False
+    inner = _children(data, algorithm[1], algorithm[2])
+    return inner is not None and inner[:1] == [_OID]
+
+
+def _is_certificate(data: bytes) -> bool:
+    """SEQUENCE { tbsCertificate, signatureAlgorithm, signature BIT STRING }, nothing after."""
+    outer = _tlv(data, 0)
+    if outer is None or outer[0] != _SEQUENCE or outer[2] != len(data):
+        return False
+    shape = _children(data, outer[1], outer[2])
+    return shape == [_SEQUENCE, _SEQUENCE, _BIT_STRING] and spki_der(data) is not None
+
+
+# --- findings: codes, hints and explanations (merged into hints.py / explain.py) -------
+
+
+def findings(result: DaneResult, subject: str) -> tuple[Finding, ...]:
+    """What `match_chain` implies for one MX address, one finding per code.
+
+    Nothing when there are no records: whether their absence matters (`--require-dane`)
+    is the caller's judgement, as is whether the records were DNSSEC-validated.
+    """
+    ignored = [r for r, why in result.unusable if _ignored_usage(r)]
+    broken = [(r, why) for r, why in result.unusable if not _ignored_usage(r)]
+    out: list[Finding] = []
+    if ignored:
+        message = f"{len(ignored)} TLSA record(s) with PKIX usages 0/1, which SMTP ignores"
+        out.append(_finding("dane.usage-ignored", subject, message, "\n".join(ignored)))
+    if broken:
+        message = f"{len(broken)} TLSA record(s) unusable: {broken[0][1]}"
+        evidence = "\n".join(f"{r}: {why}" for r, why in broken)
+        out.append(_finding("dane.unusable-record", subject, message, evidence))
+    if result.authenticated:
+        out.append(_finding("dane.matched", subject, result.reason, None))
+    elif result.usable:
+        out.append(_finding("dane.no-match", subject, result.reason, "\n".join(result.usable)))
+    return tuple(out)
+
+
+def _ignored_usage(record_text: str) -> bool:
+    record = parse_tlsa_text(record_text)
+    return not isinstance(record, str) and record.usage in (0, 1)
+
+
+def _finding(code: str, subject: str, message: str, evidence: str | None) -> Finding:
+    return make_finding(code, CODES[code], subject, message, evidence=evidence)
+
+
+CODES: dict[str, Rule] = {
+    "dane.no-match": Rule(
+        Severity.FAIL,
+        "No usable TLSA record matches the certificate this MX serves, so DANE senders "
+        "(Postfix `smtp_tls_security_level = dane`, Exim `hosts_require_dane`) defer all "
+        "mail to it. The fix is in DNS, not in Postfix or Exim: publish a record for the "
+        "key actually served, e.g. `_25._tcp.mx.example.com. IN TLSA 3 1 1 <SHA-256 of "
+        "the SPKI>`, and remove stale ones. On key rollover, publish the new key's TLSA "
+        "record first, wait at least two TTLs, then switch the "
+        "certificate.",
+    ),
+    "dane.unusable-record": Rule(
+        Severity.WARN,
+        "A TLSA record is malformed or uses parameters SMTP senders cannot use (unknown "
+        "usage, selector or matching type, or a digest of the wrong length): fix or remove "
+        "it. Use `3 1 1` (DANE-EE, SPKI, SHA-256), with a `2 1 1` for the issuing CA as a "
+        "backup.",
+    ),
+    "dane.usage-ignored": Rule(
+        Severity.INFO,
+        "TLSA usages 0 (PKIX-TA) and 1 (PKIX-EE) are ignored by SMTP senders (RFC 7672 "
+        "§3.1.3): replace them with `3 1 1` (DANE-EE) or `2 1 1` (DANE-TA) records.",
+    ),
+    "dane.matched": Rule(
+        Severity.INFO,
+        "The served certificate matches a TLSA record, so DANE senders authenticate this "
+        "MX. Keep it so across renewals: reuse the key (certbot `--reuse-key`) or publish "
+        "the next key's record before switching.",
+    ),
+}
+
+_DIG_TLSA = "$ dig +dnssec +multi TLSA _25._tcp.mx.example.com"
+_SPKI_HASH = (
+    "$ openssl x509 -in /etc/letsencrypt/live/mx.example.com/cert.pem -noout -pubkey \\\n"
+    "    | openssl pkey -pubin -outform DER | openssl dgst -sha256"
+)
+_POSTTLS = "$ posttls-finger -c -l dane example.com\nshows what DANE senders see."
+_S_CLIENT_DANE = (
+    "$ openssl s_client -starttls smtp -connect mx.example.com:25 \\\n"
+    "    -dane_tlsa_domain mx.example.com -dane_tlsa_rrdata '3 1 1 <hex>' </dev/null\n"
+    "(`Verification: OK` and `DANE TLSA 3 1 1 ... matched EE certificate`.)"
+)
+_DANE_SENDERS = (
+    "DANE senders (Postfix with `smtp_tls_security_level = dane` and a DNSSEC-validating "
+    "resolver, Exim with `hosts_require_dane`, and large providers that enforce DANE for "
+    "outbound mail) look up `_25._tcp.<mx>` TLSA records when the zone is DNSSEC-signed."
+)
+
+EXPLANATIONS: dict[str, Explanation] = {
+    "dane.no-match": Explanation(
+        what="The MX host publishes usable TLSA records, but none of them matches the "
+        "certificate chain the server presented: the DANE-EE (3) records do not match the "
+        "leaf, and no DANE-TA (2) record matches a served certificate that the leaf chains "
+        "to with a valid, correctly named leaf. The message says which case.",
+        why=_DANE_SENDERS + " When records exist but none matches, those senders refuse "
+        "to deliver (RFC 7672 §2.2): they do not fall back to unauthenticated TLS, so mail "
+        "is deferred and eventually bounces. The usual cause is a certificate renewed with "
+        "a new key while the TLSA record still pins the old one.",
+        fix="Nothing changes on the mail server (Postfix or Exim): the fix is in the DNS "
+        "zone. Compute the SHA-256 of the served key's SubjectPublicKeyInfo and publish it:\n"
+        "  _25._tcp.mx.example.com. 3600 IN TLSA 3 1 1 <sha256 of SPKI>\n"
+        "then remove records for keys no longer served. For rollovers, publish the next "
+        "key's record alongside the current one, wait at least twice the TTL, and only then "
+        "install the new certificate (certbot: `--reuse-key` keeps the key, so `3 1 1` "
+        "stays valid across renewals). A `2 1 1` record for the issuing CA's key is a "
+        "common second record; the server must then send that CA certificate in its chain.",
+        verify=_SPKI_HASH + "\n" + _DIG_TLSA + "\n" + _S_CLIENT_DANE + "\n" + _POSTTLS,
+    ),
+    "dane.unusable-record": Explanation(
+        what="A TLSA record for this MX cannot be used: its hex data does not parse, its "
+        "matching type, selector or usage is unknown, a SHA-256 (1) or SHA-512 (2) digest "
+        "has the wrong length (32 or 64 bytes), or full data (matching type 0) is not a "
+        "certificate or SubjectPublicKeyInfo.",
+        why="Senders skip unusable records (RFC 7671 §4.1). If other records match, "
+        "nothing breaks; if none remains usable, DANE senders use TLS without "
+        "authentication (RFC 7672 §2.2), so the records protect nothing. Usually a "
+        "copy-and-paste error or a digest of the certificate where the key was meant.",
+        fix="Replace the record with one computed from the served key, in the zone:\n"
+        "  _25._tcp.mx.example.com. IN TLSA 3 1 1 <sha256 of SPKI>\n"
+        "Prefer `3 1 1` (DANE-EE, SPKI, SHA-256) and `2 1 1` (DANE-TA), the parameters "
+        "every DANE implementation supports (RFC 7671 §10.1).",
+        verify=_SPKI_HASH + "\n" + _DIG_TLSA,
+    ),
+    "dane.usage-ignored": Explanation(
+        what="A TLSA record uses certificate usage 0 (PKIX-TA) or 1 (PKIX-EE). RFC 7672 "
+        "§3.1.3 tells SMTP senders to treat such records as unusable: there is no agreed "
+        "set of public CAs for mail.",
+        why="The record has no effect. If it is the only record, DANE senders use TLS "
+        "without authentication (RFC 7672 §2.2), so the domain believes it is protected "
+        "when it is not.",
+        fix="Publish DANE-EE or DANE-TA records instead and remove the PKIX ones:\n"
+        "  _25._tcp.mx.example.com. IN TLSA 3 1 1 <sha256 of the server's SPKI>\n"
+        "  _25._tcp.mx.example.com. IN TLSA 2 1 1 <sha256 of the issuing CA's SPKI>",
+        verify=_SPKI_HASH + "\n" + _DIG_TLSA + "\n" + _POSTTLS,
+    ),
+    "dane.matched": Explanation(
+        what="A usable TLSA record matches the served certificate: DANE-EE (3) pins the "
+        "leaf itself, or DANE-TA (2) pins a certificate the server sends, to which the "
+        "leaf chains and whose leaf names the MX host and is within its dates.",
+        why=_DANE_SENDERS + " They authenticate this MX and will refuse a server that "
+        "does not match, which is what protects the mail from interception.",
+        fix="Nothing to fix. To keep it matching: renew with the same key (certbot "
+        "`--reuse-key`), or publish the next key's TLSA record at least two TTLs before "
+        "installing the new certificate, then remove the old record.",
+        verify=_DIG_TLSA + "\n" + _POSTTLS,
+    ),
+}

@@ -1,0 +1,240 @@
+"""Fetch the records that make a domain's TLS enforceable, and the mail-authentication ones:
+TLSA per MX (with its DNSSEC status), MTA-STS (TXT record and policy over HTTPS), TLS-RPT,
+SPF and DMARC. The I/O edge of the policy checks; judging is in checks/policies.py.
+
+DNS goes through the same injected name servers as the core. The MTA-STS policy host is
+resolved by us and fetched from that address, never by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..dns.client import DnsAnswer, DnsClient, Nameserver
+from ..model.dns import DnsStatus, TlsaLookup, TxtLookup
+from ..model.report import MtaStsFacts
+from ..tls.certs import TrustStore
+from .dane import tlsa_owner
+from .mta_sts import FetchFailure, FetchResult, decode_txt_rdata, parse_policy, parse_sts_txt
+
+if TYPE_CHECKING:
+    from ..dns.dnssec import TrustAnchors, ValidatedAnswer
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyEnvironment:
+    """What the policy checks need from the run's settings."""
+
+    dns: DnsClient
+    nameservers: tuple[Nameserver, ...]
+    timeout: float
+    dnssec_mode: str  # "validate" (locally, from `anchors`) or "resolver" (trust AD)
+    anchors: TrustAnchors | None  # None: the IANA root anchors
+    store: TrustStore
+    https_port: int
+    now: datetime
+
+
+async def gather_txt(env: PolicyEnvironment, domain: str) -> dict[str, TxtLookup]:
+    """MTA-STS, TLS-RPT, SPF and DMARC records, asked at the same time."""
+    names = {
+        "mta_sts": f"_mta-sts.{domain}",
+        "tls_rpt": f"_smtp._tls.{domain}",
+        "spf": domain,
+        "dmarc": f"_dmarc.{domain}",
+    }
+    answers = await asyncio.gather(*(env.dns.query(n, "TXT") for n in names.values()))
+    return {key: _txt(name, a) for (key, name), a in zip(names.items(), answers, strict=True)}
+
+
+def _txt(name: str, answer: DnsAnswer) -> TxtLookup:
+    records = tuple(decode_txt_rdata(r) for r in answer.records)
+    return TxtLookup(name=name, status=answer.status, records=records, detail=answer.detail)
+
+
+async def gather_tlsa(
+    env: PolicyEnvironment, domain: str, mx_names: Sequence[str], port: int
+) -> tuple[TlsaLookup, ...]:
+    """TLSA for every MX; DNSSEC is checked only where records exist (no TLSA: no DANE).
+
+    RFC 7672 §2.2: secure TLSA records count only when the MX records and the MX host's
+    address records are secure too; otherwise an attacker could have chosen the host.
+    """
+    try:
+        # A validation walk is bounded query by query; the whole phase is bounded too.
+        async with asyncio.timeout(env.timeout * 4):
+            return await _checked_tlsa(env, domain, mx_names, port)
+    except TimeoutError:
+        reason = f"DNSSEC validation took longer than {env.timeout * 4:g} s"
+        return tuple(
+            TlsaLookup(
+                mx=mx,
+                owner=tlsa_owner(mx, port),
+                status=DnsStatus.TIMEOUT,
+                dnssec="indeterminate",
+                dnssec_reason=reason,
+                records=(),
+            )
+            for mx in mx_names
+        )
+
+
+async def _checked_tlsa(
+    env: PolicyEnvironment, domain: str, mx_names: Sequence[str], port: int
+) -> tuple[TlsaLookup, ...]:
+    lookups = await asyncio.gather(*(_tlsa(env, mx, port) for mx in mx_names))
+    if not any(t.dnssec == "secure" for t in lookups):
+        return tuple(lookups)
+    mx_secure, mx_why = await _secure(env, domain, "MX")
+    checked = []
+    for lookup in lookups:
+        if lookup.dnssec == "secure" and not mx_secure:
+            lookup = _downgraded(lookup, f"the MX records of {domain} are not secure ({mx_why})")
+        elif lookup.dnssec == "secure":
+            address_secure, why = await _secure(env, lookup.mx, "A")
+            if not address_secure:  # an IPv6-only MX: its AAAA records must be secure
+                address_secure, why = await _secure(env, lookup.mx, "AAAA")
+            if not address_secure:
+                lookup = _downgraded(lookup, f"the address of {lookup.mx} is not secure ({why})")
+        checked.append(lookup)
+    return tuple(checked)
+
+
+async def _secure(env: PolicyEnvironment, name: str, rdtype: str) -> tuple[bool, str]:
+    """Whether `name`'s `rdtype` answer (or its proven absence) is DNSSEC-secure, and why."""
+    if env.dnssec_mode == "resolver":
+        answer = await env.dns.query(name, rdtype)
+        return answer.authenticated, "AD flag" if answer.authenticated else "no AD flag"
+    validated = await _validated(env, name, rdtype)
+    return validated.status.value == "secure", validated.reason
+
+
+async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> ValidatedAnswer:
+    # dnssec.py (and dnspython's DNSSEC code) load only when there is something to validate.
+    from ..dns.dnssec import ROOT_ANCHORS, validated_query
+
+    anchors = env.anchors or ROOT_ANCHORS
+    return await validated_query(
+        env.nameservers, name, rdtype, anchors, timeout=env.timeout, now=env.now
+    )
+
+
+def _downgraded(lookup: TlsaLookup, why: str) -> TlsaLookup:
+    import dataclasses
+
+    reason = f"TLSA is signed, but {why}: DANE does not apply (RFC 7672 §2.2)"
+    return dataclasses.replace(lookup, dnssec="insecure", dnssec_reason=reason)
+
+
+async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
+    owner = tlsa_owner(mx, port)
+    answer = await env.dns.query(owner, "TLSA")
+    if answer.status is DnsStatus.SERVFAIL and env.dnssec_mode == "validate":
+        # A validating resolver answers SERVFAIL for bogus data; asking again with CD set
+        # (validated_query does) says why: the commonest DANE outage is an expired RRSIG.
+        validated = await _validated(env, owner, "TLSA")
+        if validated.status.value in ("bogus", "secure", "insecure"):
+            return TlsaLookup(
+                mx=mx,
+                owner=owner,
+                status=validated.dns_status or answer.status,
+                dnssec=validated.status.value,
+                dnssec_reason=validated.reason,
+                records=validated.records,
+            )
+    if answer.status is not DnsStatus.OK:
+        return TlsaLookup(
+            mx=mx,
+            owner=owner,
+            status=answer.status,
+            dnssec="",
+            dnssec_reason=answer.detail,
+            records=(),
+        )
+    if env.dnssec_mode == "resolver":
+        status = "secure" if answer.authenticated else "insecure"
+        reason = "the name server set the AD flag" if answer.authenticated else "no AD flag"
+        return TlsaLookup(
+            mx=mx,
+            owner=owner,
+            status=answer.status,
+            dnssec=status,
+            dnssec_reason=reason,
+            records=answer.records,
+        )
+    validated = await _validated(env, owner, "TLSA")
+    records = validated.records or answer.records
+    return TlsaLookup(
+        mx=mx,
+        owner=owner,
+        status=answer.status,
+        dnssec=validated.status.value,
+        dnssec_reason=validated.reason,
+        records=records,
+    )
+
+
+async def gather_mta_sts(
+    env: PolicyEnvironment, domain: str, txt: TxtLookup
+) -> tuple[MtaStsFacts, FetchResult | None]:
+    """The policy, fetched only when the TXT record says there is one (RFC 8461 §3.3)."""
+    host = f"mta-sts.{domain}"
+    facts = MtaStsFacts(
+        txt=txt,
+        policy_host=host,
+        policy_address=None,
+        fetch_failure=None,
+        fetch_reason="",
+        policy_text=None,
+        mode=None,
+        mx_patterns=(),
+    )
+    if txt.status is not DnsStatus.OK or not parse_sts_txt(txt.records).valid:
+        return facts, None
+    addresses = await asyncio.gather(env.dns.query(host, "A"), env.dns.query(host, "AAAA"))
+    found = [r for a in addresses for r in a.records]
+    if not found:
+        reason = f"{host} has no address ({addresses[0].status}, {addresses[1].status})"
+        failed = FetchResult(
+            host=host, address="", port=env.https_port, failure=FetchFailure.CONNECT, reason=reason
+        )
+        return _replace(facts, fetch_failure="connect", fetch_reason=reason), failed
+    from .https_fetch import fetch_policy  # only when a domain publishes MTA-STS
+
+    try:
+        fetched = await fetch_policy(
+            found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
+        )
+    except ValueError as exc:  # a policy host name that is no host name (library callers)
+        failed = FetchResult(
+            host=host,
+            address=found[0],
+            port=env.https_port,
+            failure=FetchFailure.MALFORMED,
+            reason=str(exc),
+        )
+        return _replace(facts, fetch_failure="malformed", fetch_reason=str(exc)), failed
+    policy = (
+        parse_policy(fetched.body) if fetched.body is not None and not fetched.failure else None
+    )
+    return _replace(
+        facts,
+        policy_address=found[0],
+        fetch_failure=fetched.failure.value if fetched.failure else None,
+        fetch_reason=fetched.reason,
+        policy_text=fetched.body,
+        mode=policy.mode.value
+        if policy is not None and policy.mode is not None and policy.valid
+        else None,
+        mx_patterns=tuple(policy.mx) if policy is not None else (),
+    ), fetched
+
+
+def _replace(facts: MtaStsFacts, **changes: object) -> MtaStsFacts:
+    import dataclasses
+
+    return dataclasses.replace(facts, **changes)  # type: ignore[arg-type]
