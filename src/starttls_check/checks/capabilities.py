@@ -22,6 +22,7 @@ from ..judge.hints import finding
 from ..model.findings import Finding
 from ..model.session import Reply, SessionFacts
 from ..smtp.sansio import capability_keyword
+from .context import HostContext
 
 # Cisco masks a keyword as X's of the same length, the last one sometimes a letter
 # (`XXXXXXXA` is STARTTLS); a real extension is never all X's.
@@ -31,6 +32,11 @@ _MASKED_STARTTLS = "XXXXXXXA"
 _MASKED_BANNER = re.compile(r"[*0-9 ]*\*{4,}[*0-9 ]*")
 _UNRECOGNIZED = (500, 502)  # RFC 5321 §4.2.4: command unrecognized / not implemented
 _KEPT_AFTER_TLS = ("PIPELINING", "CHUNKING", "8BITMIME", "SMTPUTF8")
+
+
+def check_capabilities(host: HostContext) -> list[Finding]:
+    """Host check: what the server advertised, before and inside TLS."""
+    return evaluate_capabilities(host.subject, host.facts)
 
 
 def evaluate_capabilities(subject: str, facts: SessionFacts) -> list[Finding]:
@@ -64,8 +70,21 @@ def _has(capabilities: tuple[str, ...], name: str) -> bool:
     return any(keyword(c) == name for c in capabilities)
 
 
+def starttls_stripped(facts: SessionFacts) -> bool:
+    """A device on the path removed STARTTLS (masked it, or answered it as unknown)."""
+    clear = _clear_capabilities(facts)
+    refused = _unrecognized_starttls(facts)
+    if refused is not None:
+        return True
+    return bool(_masked(clear)) and not _has(clear, "STARTTLS")
+
+
+def _masked(clear: tuple[str, ...]) -> list[str]:
+    return [c.strip() for c in clear if _MASKED_LINE.fullmatch(c.strip())]
+
+
 def _stripping(subject: str, facts: SessionFacts, clear: tuple[str, ...]) -> list[Finding]:
-    masked = [c.strip() for c in clear if _MASKED_LINE.fullmatch(c.strip())]
+    masked = _masked(clear)
     refused = _unrecognized_starttls(facts)
     if not masked and refused is None:
         return []

@@ -5,10 +5,42 @@ from __future__ import annotations
 from typing import assert_never
 
 from ..judge.hints import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Policy
 from ..model.session import CertificateInfo, CertProblem, TrustVerdict
+from .context import HostContext
 
 _NOTE = "opportunistic senders still encrypt; senders that authenticate (MTA-STS) refuse it"
+
+
+def check_certificate(host: HostContext) -> tuple[Finding, ...]:
+    """Host check: the served chain, judged offline (`host.trust`)."""
+    if host.trust is None or host.facts.tls is None:
+        return ()
+    return evaluate_certificate(host.subject, host.trust, host.facts.tls.chain)
+
+
+def check_expiry(host: HostContext) -> list[Finding]:
+    """Host check: a valid certificate close to its end (`--cert-expiry-days`)."""
+    if host.trust is None or host.facts.tls is None:
+        return []
+    return expiry_findings(host.subject, host.facts.tls.chain, host.trust, host.policy)
+
+
+def expiry_findings(
+    subject: str, chain: tuple[CertificateInfo, ...], trust: TrustVerdict, policy: Policy
+) -> list[Finding]:
+    """`cert.expiring-soon` for a leaf still valid but within `cert_expiry_days` of its end."""
+    unknowable = ("expired", "not-yet-valid", "no-certificate", "unparseable")
+    if not chain or any(p.value in unknowable for p in trust.problems):
+        return []
+    leaf = chain[0]
+    if leaf.days_left >= policy.cert_expiry_days:
+        return []
+    message = (
+        f"certificate expires on {leaf.not_after:%Y-%m-%d %H:%M} UTC, in {leaf.days_left} days"
+        f" (policy: warn within {policy.cert_expiry_days} days)"
+    )
+    return [finding("cert.expiring-soon", subject, message)]
 
 
 def evaluate_certificate(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..judge.hints import finding
 from ..model.findings import Finding, Severity
 from ..model.session import DeepProbe, ProbeOutcome
+from .context import HostContext
 
 _LEGACY_VERSIONS = {"TLSv1": "tls.accepts-tls1-0", "TLSv1.1": "tls.accepts-tls1-1"}
 _MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
@@ -17,6 +18,11 @@ _CIPHER_CODES = {
     "rc4": "cipher.rc4",
     "export": "cipher.export",
 }
+
+
+def check_deep(host: HostContext) -> list[Finding]:
+    """Host check: what the `--deep` probes found."""
+    return evaluate_deep(host.subject, host.deep)
 
 
 def evaluate_deep(subject: str, probes: tuple[DeepProbe, ...]) -> list[Finding]:

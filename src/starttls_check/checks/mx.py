@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..judge.hints import finding
 from ..model.dns import DnsFacts, DnsStatus, MxHost
 from ..model.findings import Finding, Severity
+from .context import DomainContext
 
 _NO_ANSWER = (DnsStatus.TIMEOUT, DnsStatus.UNREACHABLE)
 _DNS_CODES = {
@@ -14,6 +15,11 @@ _DNS_CODES = {
     DnsStatus.UNREACHABLE: "dns.unreachable",
     DnsStatus.MALFORMED: "dns.malformed",
 }
+
+
+def check_dns(domain: DomainContext) -> tuple[Finding, ...]:
+    """Domain check: the MX lookup and each MX host's addresses."""
+    return evaluate_dns(domain.dns)
 
 
 def evaluate_dns(facts: DnsFacts) -> tuple[Finding, ...]:

@@ -13,6 +13,8 @@ from ..model.session import (
     Reply,
     SessionFacts,
 )
+from .capabilities import starttls_stripped
+from .context import HostContext
 
 _CONNECT_CODES = {
     ErrorKind.REFUSED: "connect.refused",
@@ -26,6 +28,24 @@ _PHASE_CODES = {
     Phase.HANDSHAKE: "tls.handshake-failed",
     Phase.EHLO_TLS: "tls.ehlo-failed",
 }
+
+
+# When a middlebox stripped STARTTLS, 'not offered' or 'refused' would send the reader to
+# the server's TLS settings; the capabilities check's stripping finding says what happened.
+_SUPERSEDED_BY_STRIPPING = frozenset({"starttls.not-offered", "starttls.refused"})
+
+
+def check_session(host: HostContext) -> tuple[Finding, ...]:
+    """Host check: did the dialogue reach TLS, and if not, where it stopped."""
+    findings = evaluate_session(host.subject, host.facts)
+    if starttls_stripped(host.facts):
+        return tuple(f for f in findings if f.code not in _SUPERSEDED_BY_STRIPPING)
+    return findings
+
+
+def check_retries(host: HostContext) -> list[Finding]:
+    """Host check: the temporary failures that came before the final attempt."""
+    return transient_findings(host.subject, host.earlier_attempts, host.facts)
 
 
 def evaluate_session(subject: str, facts: SessionFacts) -> tuple[Finding, ...]:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..checks.context import DomainContext
 from ..model.findings import Finding
 from ..model.report import DomainReport
 from ..model.serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
@@ -102,10 +103,21 @@ def parse_baseline(document: Any, source: str) -> Mapping[str, Mapping[str, Any]
     return reports
 
 
+def check_drift(domain: DomainContext) -> tuple[Finding, ...]:
+    """Domain check: what changed since the baseline's report for this domain."""
+    if domain.baseline is None:
+        return ()
+    return _drift(domain.baseline, {"dns": domain.dns, "hosts": domain.hosts})
+
+
 def drift_findings(previous: Mapping[str, Any], current: DomainReport) -> tuple[Finding, ...]:
     """What changed between the baseline's report for a domain and today's."""
+    return _drift(previous, {"dns": current.dns, "hosts": current.hosts})
+
+
+def _drift(previous: Mapping[str, Any], current: Mapping[str, object]) -> tuple[Finding, ...]:
     before = _snapshot(previous, "baseline")
-    after = _snapshot(to_jsonable(current), "report")
+    after = _snapshot({key: to_jsonable(value) for key, value in current.items()}, "report")
     return (*_mx_drift(before, after), *_endpoint_drift(before, after))
 
 

@@ -1,22 +1,28 @@
-"""Facts to findings to verdicts, for one address and for a whole domain. Pure."""
+"""Gathered facts to a report: derive what the facts imply offline (the certificate
+verdict, the DANE match, what each kind of sender does), run every check in the registry
+once, apply the owner's policy, take the verdicts. Pure: no I/O, the clock is the run's."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from ..checks.capabilities import evaluate_capabilities
-from ..checks.certificate import evaluate_certificate
-from ..checks.deep import evaluate_deep
-from ..checks.policies import ADVISORY_PREFIXES, dane_for_host
-from ..checks.session import evaluate_session, transient_findings
+from ..checks.context import DomainContext, HostContext
+from ..checks.policies import secure_tlsa
 from ..dns.targets import ProbeTarget
-from ..model.dns import DnsFacts, DnsStatus, TlsaLookup
+from ..model.dns import DnsFacts, DnsStatus
 from ..model.findings import SEVERITY_RANK, Finding, Policy, Severity, Verdict
-from ..model.report import HostReport
-from ..model.session import DeepProbe, ErrorKind, Phase, SessionFacts, SessionOutcome
+from ..model.report import DaneVerdict, DomainReport, HostReport, MtaStsFacts
+from ..model.session import ErrorKind, Phase, SessionFacts
+from ..policy.dane import DaneResult, match_chain
 from ..tls.certs import TrustStore
 from ..tls.chain_judgement import judge_chain
-from .policy import apply_policy, expiry_findings, tls_minimum_findings
+from .counting import counts
+from .gathered import GatheredDomain, GatheredHost
+from .policy import apply_policy
+from .registry import DOMAIN_CHECKS, HOST_CHECKS
+from .senders import sender_outcomes
 
 _VERDICT_OF_SEVERITY = {
     Severity.INFO: Verdict.PASS,
@@ -31,58 +37,115 @@ def subject_of(target: ProbeTarget) -> str:
     return f"{target.mx} [{target.address}]:{target.port}"
 
 
-def evaluate_host(
-    target: ProbeTarget,
-    outcome: SessionOutcome,
+def judge_domain(
+    gathered: GatheredDomain,
+    store: TrustStore,
+    policy: Policy,
+    baseline: Mapping[str, Any] | None = None,
+) -> DomainReport:
+    """The report for one target, judged once from everything gathered for it."""
+    mta_sts = gathered.policies.mta_sts if gathered.policies is not None else None
+    hosts = tuple(
+        judge_host(h, store, gathered.checked_at, policy, mta_sts) for h in gathered.hosts
+    )
+    context = DomainContext(
+        name=gathered.name,
+        dns=gathered.dns,
+        hosts=hosts,
+        policies=gathered.policies,
+        fetch=gathered.fetch,
+        policy=policy,
+        baseline=baseline,
+    )
+    findings = apply_policy((f for check in DOMAIN_CHECKS for f in check(context)), policy)
+    return DomainReport(
+        domain=gathered.text,
+        ascii_domain=gathered.key,
+        checked_at=gathered.checked_at,
+        elapsed_ms=gathered.elapsed_ms,
+        dns=gathered.dns,
+        hosts=hosts,
+        findings=findings,
+        verdict=domain_verdict(gathered.dns, findings, hosts),
+        policy=policy,
+        policies=gathered.policies,
+    )
+
+
+def judge_host(
+    gathered: GatheredHost,
     store: TrustStore,
     now: datetime,
     policy: Policy,
-    earlier_attempts: tuple[SessionFacts, ...] = (),
-    deep: tuple[DeepProbe, ...] = (),
-    *,
-    tlsa: TlsaLookup | None = None,
+    mta_sts: MtaStsFacts | None = None,
 ) -> HostReport:
-    """Judge one session: its dialogue, its TLS, its certificate, under the policy."""
-    subject = subject_of(target)
-    facts = outcome.facts
-    findings = [*transient_findings(subject, earlier_attempts, facts)]
-    findings += _without_stripped_duplicates(
-        evaluate_session(subject, facts), evaluate_capabilities(subject, facts)
-    )
-    trust = None
-    if facts.tls is not None:
-        findings += tls_minimum_findings(subject, facts.tls.version, policy)
-        trust = judge_chain(outcome.chain_der, target.mx, store, now)
-        findings += evaluate_certificate(subject, trust, facts.tls.chain)
-        findings += expiry_findings(subject, facts.tls.chain, trust, policy)
-    findings += evaluate_deep(subject, deep)
-    dane, dane_found = dane_for_host(subject, target.mx, tlsa, outcome, now)
-    findings += dane_found
-    judged = apply_policy(findings, policy)
+    """One address: its dialogue, its TLS, its certificate, under the policy. With the
+    domain's MTA-STS facts (policy checks on), also what each kind of sender does."""
+    context = host_context(gathered, store, now, policy)
+    findings = apply_policy((f for check in HOST_CHECKS for f in check(context)), policy)
+    target = gathered.target
     return HostReport(
         mx=target.mx,
         preference=target.preference,
         address=target.address,
         port=target.port,
-        facts=facts,
-        trust=trust,
-        findings=judged,
-        verdict=host_verdict(facts, judged),
-        earlier_attempts=earlier_attempts,
-        deep=deep,
-        dane=dane,
+        facts=context.facts,
+        trust=context.trust,
+        findings=findings,
+        verdict=host_verdict(context.facts, findings),
+        earlier_attempts=gathered.earlier_attempts,
+        deep=gathered.deep,
+        dane=dane_verdict(context),
+        senders=sender_outcomes(context, mta_sts) if mta_sts is not None else None,
     )
 
 
-def _without_stripped_duplicates(
-    session: tuple[Finding, ...], capabilities: list[Finding]
-) -> list[Finding]:
-    """When a middlebox stripped STARTTLS, 'not offered' or 'refused' would send the reader
-    to the server's TLS settings; the stripping finding says what is really going on."""
-    if any(f.code == "starttls.stripped" for f in capabilities):
-        superseded = {"starttls.not-offered", "starttls.refused"}
-        session = tuple(f for f in session if f.code not in superseded)
-    return [*session, *capabilities]
+def host_context(
+    gathered: GatheredHost, store: TrustStore, now: datetime, policy: Policy
+) -> HostContext:
+    """The facts of one address plus what they imply offline: trust and the DANE match."""
+    outcome, mx = gathered.outcome, gathered.target.mx
+    tls = outcome.facts.tls
+    trust = judge_chain(outcome.chain_der, mx, store, now) if tls is not None else None
+    dane: DaneResult | None = None
+    if tls is not None and gathered.tlsa is not None and secure_tlsa(gathered.tlsa):
+        dane = match_chain(gathered.tlsa.records, outcome.chain_der, mx, now=now)
+    return HostContext(
+        subject=subject_of(gathered.target),
+        target=gathered.target,
+        outcome=outcome,
+        earlier_attempts=gathered.earlier_attempts,
+        deep=gathered.deep,
+        tlsa=gathered.tlsa,
+        trust=trust,
+        dane=dane,
+        policy=policy,
+        now=now,
+    )
+
+
+def dane_verdict(host: HostContext) -> DaneVerdict | None:
+    """The DANE match as the report shows it; only with DNSSEC-secure TLSA records."""
+    if not secure_tlsa(host.tlsa):
+        return None
+    result = host.dane
+    if result is None:
+        error = host.facts.error
+        if error is not None and error.phase is Phase.CONNECT:
+            return None  # never reached: nothing to say
+        return DaneVerdict(
+            authenticated=False, reason="no TLS session", usable=(), matches=(), unusable=()
+        )
+    return DaneVerdict(
+        authenticated=result.authenticated,
+        reason=result.reason,
+        usable=tuple(result.usable),
+        matches=tuple(
+            f"{m.record} matched certificate {m.certificate_index} ({m.certificate_subject})"
+            for m in result.matches
+        ),
+        unusable=tuple(f"{record}: {why}" for record, why in result.unusable),
+    )
 
 
 def host_verdict(facts: SessionFacts, findings: tuple[Finding, ...]) -> Verdict:
@@ -97,16 +160,12 @@ def host_verdict(facts: SessionFacts, findings: tuple[Finding, ...]) -> Verdict:
 
 
 def worst_severity_verdict(findings: tuple[Finding, ...]) -> Verdict:
-    """The verdict of the worst finding that counts (waived findings do not)."""
-    counted = [f.severity for f in findings if not f.waived and not _advisory(f)]
+    """The verdict of the worst finding that counts (`counting.counts`)."""
+    counted = [f.severity for f in findings if counts(f)]
     if not counted:
         return Verdict.PASS
     worst = max(counted, key=SEVERITY_RANK.__getitem__)
     return _VERDICT_OF_SEVERITY[worst]
-
-
-def _advisory(finding: Finding) -> bool:
-    return finding.code.startswith(ADVISORY_PREFIXES)
 
 
 def domain_verdict(

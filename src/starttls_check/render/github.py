@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from enum import StrEnum
 
-from ..model.findings import SEVERITY_RANK, Finding, Severity, Verdict
+from ..judge.counting import fails_run
+from ..model.findings import Finding, Severity, Verdict
 from ..model.report import DomainReport
 from .sanitize import terminal_safe
 
@@ -49,13 +50,13 @@ def command(level: Level, title: str, message: str) -> str:
 
 
 def level_of(f: Finding, fail_on: Severity, host_verdict: Verdict | None) -> Level:
-    """`error` for what fails the policy, `warning` below it, `notice` for information.
+    """`error` for what fails the run, `warning` below it, `notice` for information;
+    advisory findings (SPF, DMARC, TLS-RPT) never fail it, so they are never errors.
 
     On an address that was not tested (no route, timeout) nothing is an error: the
     network decided there, not the server, and the verdict says so.
     """
-    counts = SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]
-    if counts and host_verdict not in _NOT_TESTED:
+    if fails_run(f, fail_on) and host_verdict not in _NOT_TESTED:
         return Level.ERROR
     return Level.NOTICE if f.severity is Severity.INFO else Level.WARNING
 

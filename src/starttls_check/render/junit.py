@@ -2,7 +2,8 @@
 
 One `<testsuite>` per domain; one `<testcase>` for its DNS/MX and four per address
 (`connection`, `starttls`, `tls`, `certificate`), so a CI history shows which part of
-which MX broke. A non-waived finding at or above the domain's `policy.fail_on` is a
+which MX broke. A finding that fails the run (`judge.counting.fails_run`: not waived, not
+advisory, at or above the domain's `policy.fail_on`) is a
 `<failure>`; the rest go to `<system-out>`. What could not be tested is `<skipped>`,
 never a pass: an untested or inconclusive address, or a check the session never reached.
 
@@ -16,7 +17,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..model.findings import SEVERITY_RANK, Finding, Severity, Verdict
+from ..judge.counting import fails_run
+from ..model.findings import Finding, Severity, Verdict
 from ..model.report import DomainReport, HostReport
 from .sanitize import terminal_safe
 
@@ -151,8 +153,7 @@ def _testcase(domain: str, case: _Case, fail_on: Severity) -> ET.Element:
         element.set("time", _seconds(case.time_ms))
     out: list[str] = []
     for f in case.findings:
-        counts = not f.waived and SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on]
-        if counts and case.skip is None:
+        if fails_run(f, fail_on) and case.skip is None:
             failure = ET.SubElement(element, "failure", message=xml_safe(f.message), type=f.code)
             failure.text = xml_safe(_details(f))
         else:

@@ -6,6 +6,7 @@ policy, not encrypted mail; a policy failure with TLS working is not 'clear text
 
 from __future__ import annotations
 
+from ..judge.counting import counts, is_advisory
 from ..model.findings import Finding, Severity, Verdict
 from ..model.report import DomainReport
 
@@ -15,8 +16,8 @@ _NO_ROUTE = ("dns.", "mx.")
 
 def verdict_sentence(report: DomainReport) -> str:
     """Why `report.verdict`, in words a mail administrator would use."""
-    counted = [f for f in report.all_findings() if not f.waived]
-    waived = len(report.all_findings()) - len(counted)
+    counted = [f for f in report.all_findings() if counts(f)]
+    waived = sum(1 for f in report.all_findings() if f.waived)
     where = "this host" if _direct(report) else "this domain"
     if report.dns is not None and report.dns.null_mx:
         return "accepts no mail (null MX, RFC 7505): nothing to encrypt"
@@ -31,7 +32,7 @@ def verdict_sentence(report: DomainReport) -> str:
 def _by_verdict(report: DomainReport, counted: list[Finding], where: str) -> str:
     codes = sorted({f.code for f in counted if f.severity is not Severity.INFO})
     if report.verdict is Verdict.PASS:
-        if any(f.waived for f in report.all_findings()):
+        if any(f.waived and not is_advisory(f) for f in report.all_findings()):
             return "passes the policy, thanks to waivers"
         return f"mail to {where} travels encrypted, to certificates valid for each MX"
     if report.verdict is Verdict.INCONCLUSIVE:

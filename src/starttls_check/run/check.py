@@ -7,7 +7,6 @@ clock, timeouts, limits, EHLO name), which is what lets tests and the demo run o
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -16,18 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..checks.mx import evaluate_dns
-from ..checks.policies import domain_policy_findings, sender_outcomes
 from ..checks.session import transient_reply
 from ..dns.client import DnsClient, Nameserver, to_ascii_domain
 from ..dns.mailhosts import direct_address, resolve_host, resolve_mail_hosts
 from ..dns.targets import ProbeTarget, Target, is_hostname, probe_targets
-from ..judge.evaluate import domain_verdict, evaluate_host
-from ..judge.policy import apply_policy
+from ..judge.evaluate import judge_domain
+from ..judge.gathered import GatheredDomain, GatheredHost
 from ..model.choices import MailProtocol
 from ..model.dns import DnsFacts, DnsStatus, TlsaLookup, TxtLookup
-from ..model.findings import Policy, Verdict
-from ..model.report import DomainReport, HostReport, PolicyFacts
+from ..model.findings import Policy
+from ..model.report import DomainReport, PolicyFacts
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
 from ..policy.gather import PolicyEnvironment, gather_mta_sts, gather_tlsa, gather_txt
 from ..smtp.protocols import PROTOCOLS
@@ -127,13 +124,19 @@ class _Run:
         )
 
     async def check(self, wanted: str | Target) -> DomainReport:
+        """Gather everything for one target, then judge it once."""
+        gathered = await self.gather(wanted)
+        baseline = self.settings.baseline.get(gathered.key) if self.settings.baseline else None
+        return judge_domain(gathered, self.store, self.settings.policy_for(gathered.name), baseline)
+
+    async def gather(self, wanted: str | Target) -> GatheredDomain:
+        """DNS first; then every address's session beside the policy records, and the
+        MTA-STS fetch beside the sessions once its TXT record is known."""
         started = time.perf_counter()
         checked_at = self.settings.clock()
         target = wanted if isinstance(wanted, Target) else Target(text=wanted, domain=wanted)
         name = to_ascii_domain(target.name) if target.address is None else target.name
-        policy = self.settings.policy_for(name)
         dns_facts = await self.resolve(target, name)
-        ascii_domain = canonical_target(target, name)
         port = target.port or self.settings.port or PROTOCOLS[self.settings.protocol].default_port
         targets = probe_targets(dns_facts, port)
         records = await self.policy_records(target, dns_facts, port, checked_at)
@@ -145,49 +148,32 @@ class _Run:
         )  # the HTTPS fetch runs beside the SMTP sessions
         try:
             hosts = tuple(
-                await asyncio.gather(
-                    *(self.probe(t, checked_at, policy, tlsa.get(t.mx)) for t in targets)
-                )
+                await asyncio.gather(*(self.probe(t, checked_at, tlsa.get(t.mx)) for t in targets))
             )
         except BaseException:
             if mta_sts is not None:  # never leave the fetch running behind a failure
                 mta_sts.cancel()
             raise
-        policy_facts, policy_findings = None, []
+        policies, fetch = None, None
         if records is not None and mta_sts is not None:
             mta_facts, fetch = await mta_sts
-            policy_facts = PolicyFacts(
+            policies = PolicyFacts(
                 tlsa=records.tlsa,
                 mta_sts=mta_facts,
                 tls_rpt=records.txt["tls_rpt"],
                 spf=records.txt["spf"],
                 dmarc=records.txt["dmarc"],
             )
-            policy_findings = domain_policy_findings(name, policy_facts, fetch, hosts, policy)
-            hosts = tuple(
-                dataclasses.replace(h, senders=sender_outcomes(h, mta_facts, tlsa.get(h.mx)))
-                for h in hosts
-            )
-        report = DomainReport(
-            domain=target.text,
-            ascii_domain=ascii_domain,
+        return GatheredDomain(
+            text=target.text,
+            key=canonical_target(target, name),
+            name=name,
             checked_at=checked_at,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
             dns=dns_facts,
             hosts=hosts,
-            findings=(),
-            verdict=Verdict.PASS,
-            policy=policy,
-            policies=policy_facts,
-        )
-        findings = evaluate_dns(dns_facts) + tuple(policy_findings)
-        if self.settings.baseline and ascii_domain in self.settings.baseline:
-            from ..judge.baseline import drift_findings  # only runs with --baseline
-
-            findings += drift_findings(self.settings.baseline[ascii_domain], report)
-        judged = apply_policy(findings, policy)
-        return dataclasses.replace(
-            report, findings=judged, verdict=domain_verdict(dns_facts, judged, hosts)
+            policies=policies,
+            fetch=fetch,
         )
 
     async def policy_records(
@@ -226,12 +212,8 @@ class _Run:
         )
 
     async def probe(
-        self,
-        target: ProbeTarget,
-        checked_at: datetime,
-        policy: Policy,
-        tlsa: TlsaLookup | None = None,
-    ) -> HostReport:
+        self, target: ProbeTarget, checked_at: datetime, tlsa: TlsaLookup | None = None
+    ) -> GatheredHost:
         settings = SessionSettings(
             ehlo_name=self.settings.ehlo_name,
             timeout=self.settings.timeout,
@@ -252,8 +234,8 @@ class _Run:
                     return (await self.attempt(target, server_name, variant))[0]
 
                 deep = await run_deep_probes(once, settings)
-        return evaluate_host(
-            target, outcome, self.store, checked_at, policy, earlier, deep, tlsa=tlsa
+        return GatheredHost(
+            target=target, outcome=outcome, earlier_attempts=earlier, deep=deep, tlsa=tlsa
         )
 
     async def attempt(

@@ -1,0 +1,41 @@
+"""What a run hands to the judge: every fact gathered for one target, nothing judged yet.
+
+The run (run/) fills these with I/O; `judge_domain` turns them into a report without any.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..dns.targets import ProbeTarget
+from ..model.dns import DnsFacts, TlsaLookup
+from ..model.report import PolicyFacts
+from ..model.session import DeepProbe, SessionFacts, SessionOutcome
+from ..policy.mta_sts import FetchResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatheredHost:
+    """One address: its final session, the attempts before it, its deep probes."""
+
+    target: ProbeTarget
+    outcome: SessionOutcome
+    earlier_attempts: tuple[SessionFacts, ...] = ()
+    deep: tuple[DeepProbe, ...] = ()
+    tlsa: TlsaLookup | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatheredDomain:
+    """One target as asked: DNS, every address, and the domain's policy records."""
+
+    text: str  # as the user wrote it
+    key: str  # the canonical target in A-labels: what reports and baselines are keyed by
+    name: str  # A-labels: the domain, host or address
+    checked_at: datetime
+    elapsed_ms: float
+    dns: DnsFacts
+    hosts: tuple[GatheredHost, ...]
+    policies: PolicyFacts | None = None
+    fetch: FetchResult | None = None
