@@ -37,8 +37,8 @@ from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_le
 from starttls_check.demo.loopback.shared_port import servers_on_shared_port
 from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
 from starttls_check.demo.loopback.threaded import BackgroundLoop
-from starttls_check.dns.client import Nameserver
 from starttls_check.model.findings import Verdict
+from starttls_check.model.settings import Nameserver
 from starttls_check.run.check import CheckSettings, check_domain_async
 
 PY = sys.executable

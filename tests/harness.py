@@ -14,8 +14,8 @@ from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
 from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from starttls_check.demo.loopback.shared_port import servers_on_shared_port
 from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
-from starttls_check.dns.client import Nameserver
 from starttls_check.model.report import DomainReport
+from starttls_check.model.settings import Nameserver
 from starttls_check.run.check import CheckSettings, check_domain_async
 from starttls_check.tls.certs import TrustStore
 

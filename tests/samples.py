@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from starttls_check.judge.hints import finding
+from starttls_check.model import catalogue
+from starttls_check.model.catalogue import finding
 from starttls_check.model.dns import DnsFacts, DnsStatus, MxHost
 from starttls_check.model.findings import Verdict
 from starttls_check.model.report import DomainReport, HostReport
@@ -23,6 +24,9 @@ from starttls_check.model.session import (
     TrustVerdict,
 )
 
+# The catalogue as plain dicts, for tests that look codes up or iterate them.
+CATALOGUE = {code: catalogue.rule(code) for code in catalogue.codes()}
+EXPLANATIONS = {code: catalogue.explanation(code) for code in catalogue.codes()}
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 HOSTILE = "\x1b[2J\x1b]0;owned\x07 [bold red]x[/] \u202egnp.exe \x9b31m"
 

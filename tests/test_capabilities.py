@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from starttls_check.checks.capabilities import evaluate_capabilities, keyword
-from starttls_check.judge import hints
 from starttls_check.model.findings import Finding, Severity
 from starttls_check.model.session import Reply, SessionFacts, TlsResult
+
+from .samples import CATALOGUE
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL
 SUBJECT = "mx.example.com [192.0.2.1]:25"
@@ -63,8 +64,8 @@ def session(
 def summary(findings: list[Finding]) -> list[tuple[str, Severity]]:
     """(code, severity) pairs, after checking each code is catalogued with its hint."""
     for f in findings:
-        assert f.code in hints.CATALOGUE, f.code
-        assert f.hint == hints.CATALOGUE[f.code].hint, f.code
+        assert f.code in CATALOGUE, f.code
+        assert f.hint == CATALOGUE[f.code].hint, f.code
         assert f.subject == SUBJECT
     return [(f.code, f.severity) for f in findings]
 

@@ -19,8 +19,6 @@ from cryptography.hazmat.primitives import serialization
 from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
 from starttls_check.model.findings import Severity
 from starttls_check.policy.dane import (
-    CODES,
-    EXPLANATIONS,
     DaneResult,
     TlsaMatch,
     TlsaRecord,
@@ -32,6 +30,15 @@ from starttls_check.policy.dane import (
     tlsa_owner,
     why_unusable,
 )
+
+from .samples import CATALOGUE
+from .samples import EXPLANATIONS as EXPLANATIONS_ALL
+
+# The codes the matcher's findings use, as in the catalogue.
+_OWN = ("dane.matched", "dane.no-match", "dane.unusable-record", "dane.usage-ignored")
+CODES = {code: CATALOGUE[code] for code in _OWN}
+EXPLANATIONS = {code: EXPLANATIONS_ALL[code] for code in _OWN}
+
 
 MX = "mx.example.test"
 NOW = datetime(2031, 3, 15, 12, 0, tzinfo=UTC)
@@ -59,6 +66,7 @@ def leaf(
     expired: bool = False,
     key: KeySpec = "ec",
 ) -> Issued:
+
     end = NOW - timedelta(days=1) if expired else NOW + timedelta(days=80)
     return make_leaf(
         list(names), issuer, not_before=end - timedelta(days=90), not_after=end, key=key

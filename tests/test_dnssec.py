@@ -26,16 +26,11 @@ from starttls_check.demo.loopback import signed_zones
 from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
 from starttls_check.demo.loopback.signed_zones import SignedTree, build_signed_tree
 from starttls_check.dns import dnssec
-from starttls_check.dns.client import Nameserver
-from starttls_check.dns.dnssec import (
-    ROOT_ANCHORS,
-    DnssecStatus,
-    TrustAnchors,
-    ValidatedAnswer,
-    parse_trust_anchors,
-    validated_query,
-)
+from starttls_check.dns.anchors import ROOT_ANCHORS, TrustAnchors, parse_trust_anchors
+from starttls_check.dns.dnssec import validated_query
+from starttls_check.dns.dnssec_proofs import DnssecStatus, ValidatedAnswer
 from starttls_check.model.dns import DnsStatus
+from starttls_check.model.settings import Nameserver
 
 NOW = datetime(2026, 1, 15, tzinfo=UTC)
 SECURE, INSECURE, BOGUS, INDETERMINATE = (
@@ -254,7 +249,7 @@ def test_wildcard_answer_needs_proof_that_the_name_does_not_exist() -> None:
     now = NOW.timestamp()
     a = dns.rdatatype.A
 
-    with pytest.raises(dnssec._Verdict) as caught:
+    with pytest.raises(dnssec.ValidationEnd) as caught:
         dnssec._judge_answer(wire_trip(response), qname, a, origin, dnskeys, now)
     assert caught.value.answer.reason == (
         "wildcard answer for host.wild.test. without proof that host.wild.test. does not exist"
@@ -273,7 +268,7 @@ def test_nsec3_denial_is_indeterminate_not_bogus(tree: SignedTree) -> None:
     nsec3 = "1 0 0 - 0P9MHAVEQVM6T7VBL5LOP2U3T2RP3TOM A RRSIG"
     response.authority.append(dns.rrset.from_text("x.example.test.", 300, "IN", "NSEC3", nsec3))
     dnskeys = dns.rrset.from_rdata("example.test.", 3600, tree.keys["example.test."].zsk.dnskey)
-    with pytest.raises(dnssec._Verdict) as caught:
+    with pytest.raises(dnssec.ValidationEnd) as caught:
         dnssec._judge_answer(
             wire_trip(response), qname, dns.rdatatype.A, origin, dnskeys, NOW.timestamp()
         )

@@ -6,14 +6,14 @@ import dataclasses
 
 import pytest
 
-from starttls_check.judge.explain import (
-    EXPLANATIONS,
+from starttls_check.render.explanation import (
     WIDTH,
     known_codes,
     render_explanation,
     suggestions,
 )
-from starttls_check.judge.hints import CATALOGUE
+
+from .samples import CATALOGUE, EXPLANATIONS
 
 SECTIONS = ("WHAT", "WHY IT MATTERS", "HOW TO FIX", "HOW TO VERIFY")
 # Findings fixed in the MTA's own configuration: the fix names both servers' settings.

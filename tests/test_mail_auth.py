@@ -8,13 +8,18 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from starttls_check.checks.mail_auth import (
-    CODES,
-    EXPLANATIONS,
     evaluate_dmarc,
     evaluate_spf,
     evaluate_tls_rpt,
 )
 from starttls_check.model.findings import Finding, Severity
+
+from .samples import CATALOGUE
+from .samples import EXPLANATIONS as EXPLANATIONS_ALL
+
+CODES = {c: r for c, r in CATALOGUE.items() if c.startswith(("tls-rpt.", "spf.", "dmarc."))}
+EXPLANATIONS = {code: EXPLANATIONS_ALL[code] for code in CODES}
+
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL
 DOMAIN = "example.com"

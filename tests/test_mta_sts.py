@@ -22,16 +22,11 @@ from starttls_check.demo.loopback.https_server import (
 )
 from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from starttls_check.demo.loopback.smtp_server import server_tls_context
-from starttls_check.judge.explain import EXPLANATIONS as ALL_EXPLANATIONS
-from starttls_check.judge.explain import WIDTH, render_explanation
-from starttls_check.judge.hints import CATALOGUE
 from starttls_check.model.dns import DnsStatus
 from starttls_check.model.findings import Severity
 from starttls_check.model.session import CertProblem, TrustVerdict
 from starttls_check.policy.https_fetch import fetch_policy
 from starttls_check.policy.mta_sts import (
-    CODES,
-    EXPLANATIONS,
     FetchFailure,
     FetchResult,
     StsMode,
@@ -44,7 +39,11 @@ from starttls_check.policy.mta_sts import (
     parse_policy,
     parse_sts_txt,
 )
+from starttls_check.render.explanation import WIDTH, render_explanation
 from starttls_check.tls.certs import TrustStore
+
+from .samples import CATALOGUE
+from .samples import EXPLANATIONS as EXPLANATIONS_ALL
 
 HOST = "mta-sts.example.test"
 POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmax_age: 604800\r\n"
@@ -121,6 +120,10 @@ def test_txt_rdata_decoded(rdata: str, text: str) -> None:
     assert decode_txt_rdata(rdata) == text
 
 
+CODES = {code: rule for code, rule in CATALOGUE.items() if code.startswith("mta-sts.")}
+EXPLANATIONS = {code: EXPLANATIONS_ALL[code] for code in CODES}
+
+
 # ----------------------------------------------------------------------------- policy file
 
 GOOD = (
@@ -130,7 +133,7 @@ GOOD = (
 
 
 def problems(policy: StsPolicy) -> list[tuple[str, Severity]]:
-    return [(p.code, p.severity) for p in policy.problems]
+    return [(p.code, CATALOGUE[p.code].severity) for p in policy.problems]  # as findings get it
 
 
 def test_good_policy_crlf_and_lf_read_alike() -> None:
@@ -341,13 +344,8 @@ def test_valid_policy_is_cross_checked_an_invalid_one_is_not() -> None:
 # ---------------------------------------------------------------------- codes and texts
 
 
-def test_codes_and_explanations_match_and_are_new() -> None:
-    assert set(CODES) == set(EXPLANATIONS)
-    # Merged into the catalogue (or not yet): either way no other module's code of the
-    # same name replaced ours.
-    assert all(CATALOGUE.get(code, rule) is rule for code, rule in CODES.items())
-    assert all(ALL_EXPLANATIONS.get(c, e) is e for c, e in EXPLANATIONS.items())
-    assert all(code.startswith("mta-sts.") for code in CODES)
+def test_codes_have_their_severities() -> None:
+    assert len(CODES) == 17
     for code in ("mta-sts.txt-missing", "mta-sts.mode-testing", "mta-sts.mode-none"):
         assert CODES[code].severity is Severity.INFO
 
@@ -379,15 +377,6 @@ def test_fixes_name_the_records_to_publish() -> None:
     assert "  mode: enforce" in EXPLANATIONS["mta-sts.txt-missing"].fix
 
 
-@pytest.fixture
-def merged(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tables merged into the catalogue, as the caller will; undone after the test."""
-    for code in CODES:
-        monkeypatch.setitem(CATALOGUE, code, CODES[code])
-        monkeypatch.setitem(ALL_EXPLANATIONS, code, EXPLANATIONS[code])
-
-
-@pytest.mark.usefixtures("merged")
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_explanation_renders_as_the_catalogue_requires(code: str) -> None:
     for field in dataclasses.fields(EXPLANATIONS[code]):

@@ -34,7 +34,7 @@ from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_le
 from starttls_check.demo.loopback.shared_port import servers_on_shared_port
 from starttls_check.demo.loopback.signed_zones import ZoneKeys
 from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
-from starttls_check.dns.dnssec import TrustAnchors, parse_trust_anchors
+from starttls_check.dns.anchors import TrustAnchors, parse_trust_anchors
 from starttls_check.model.findings import Finding, Policy, Severity, Verdict
 from starttls_check.model.report import DomainReport, HostReport
 from starttls_check.policy.dane import spki_sha256, tlsa_owner

@@ -17,8 +17,8 @@ import pytest
 from starttls_check.checks.certificate import expiry_findings
 from starttls_check.checks.tls_version import tls_minimum_findings
 from starttls_check.judge.gate import ExitCode, gate, gated_verdict
-from starttls_check.judge.hints import finding
 from starttls_check.judge.policy import apply_policy
+from starttls_check.model.catalogue import finding
 from starttls_check.model.findings import Policy, Severity, Verdict, Waiver
 from starttls_check.model.session import CertProblem, TrustVerdict
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from starttls_check.judge.hints import finding
+from starttls_check.model.catalogue import finding
 from starttls_check.model.findings import Finding, Policy, Severity, Verdict
 from starttls_check.model.report import DomainReport, HostReport
 from starttls_check.model.session import ErrorKind, Phase, ProbeError, Reply, SessionFacts

@@ -15,9 +15,10 @@ import starttls_check.checks
 from starttls_check.checks.certificate import evaluate_certificate
 from starttls_check.checks.mx import evaluate_dns
 from starttls_check.checks.session import evaluate_session
-from starttls_check.judge import hints
 from starttls_check.judge.evaluate import domain_verdict, host_verdict, worst_severity_verdict
 from starttls_check.judge.gate import ExitCode, exit_code
+from starttls_check.model import catalogue
+from starttls_check.model.catalogue import Rule
 from starttls_check.model.dns import DnsFacts, DnsStatus, MxHost
 from starttls_check.model.findings import Finding, Severity, Verdict
 from starttls_check.model.report import HostReport
@@ -31,6 +32,8 @@ from starttls_check.model.session import (
     TlsResult,
     TrustVerdict,
 )
+
+from .samples import CATALOGUE
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL
 SUBJECT = "mx.example.com [192.0.2.1]:25"
@@ -54,8 +57,8 @@ def tls(version: str = "TLSv1.3") -> TlsResult:
 def summary(findings: tuple[Finding, ...]) -> list[tuple[str, Severity]]:
     """(code, severity) pairs, after checking every code is catalogued with its hint."""
     for f in findings:
-        assert f.code in hints.CATALOGUE, f.code
-        assert f.hint == hints.CATALOGUE[f.code].hint, f.code
+        assert f.code in CATALOGUE, f.code
+        assert f.hint == CATALOGUE[f.code].hint, f.code
     return [(f.code, f.severity) for f in findings]
 
 
@@ -539,7 +542,7 @@ def test_exit_code_numbers_are_a_contract() -> None:
 
 
 def test_catalogue_hints_are_non_empty_single_lines() -> None:
-    for code, rule in hints.CATALOGUE.items():
+    for code, rule in CATALOGUE.items():
         assert re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9-]+", code), code
         assert rule.hint.strip(), code
         assert "\n" not in rule.hint, code
@@ -556,18 +559,18 @@ def test_every_cert_problem_has_a_catalogue_code() -> None:
 
 def test_every_code_in_the_rule_sources_is_catalogued() -> None:
     """Catches a typo in a code no test above happens to produce."""
-    prefixes = {code.split(".")[0] for code in hints.CATALOGUE}
+    prefixes = {code.split(".")[0] for code in CATALOGUE}
     pattern = re.compile(rf'"((?:{"|".join(prefixes)})\.[a-z0-9-]+)"')
     checks_dir = Path(starttls_check.checks.__file__).parent
     found = {m for p in checks_dir.glob("*.py") for m in pattern.findall(p.read_text())}
     assert found, "no finding codes found in checks/: the pattern is stale"
-    assert found <= hints.CATALOGUE.keys()
+    assert found <= CATALOGUE.keys()
 
 
-@pytest.mark.parametrize(("code", "rule"), sorted(hints.CATALOGUE.items()))
-def test_finding_uses_catalogue_severity_and_hint(code: str, rule: hints.Rule) -> None:
-    made = hints.finding(code, SUBJECT, "message")
+@pytest.mark.parametrize(("code", "rule"), sorted(CATALOGUE.items()))
+def test_finding_uses_catalogue_severity_and_hint(code: str, rule: Rule) -> None:
+    made = catalogue.finding(code, SUBJECT, "message")
     assert made.severity is rule.severity
     assert made.hint == rule.hint
-    overridden = hints.finding(code, SUBJECT, "message", severity=Severity.INFO)
+    overridden = catalogue.finding(code, SUBJECT, "message", severity=Severity.INFO)
     assert overridden.severity is Severity.INFO

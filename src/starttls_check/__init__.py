@@ -18,7 +18,7 @@ _EXPORTS = {
     "check_domain": "run.check",
     "check_domain_async": "run.check",
     "check_domains_async": "run.check",
-    "Nameserver": "dns.client",
+    "Nameserver": "model.settings",
     "DomainReport": "model.report",
     "HostReport": "model.report",
     "Finding": "model.findings",
@@ -40,9 +40,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .dns.client import Nameserver
     from .model.findings import Finding, Severity, Verdict
     from .model.report import DomainReport, HostReport
+    from .model.settings import Nameserver
     from .run.check import CheckSettings, check_domain, check_domain_async, check_domains_async
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from ..judge.hints import finding
+from ..model.catalogue import finding
 from ..model.findings import Finding
 from ..model.session import Reply, SessionFacts
 from ..smtp.sansio import capability_keyword

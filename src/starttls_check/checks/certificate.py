@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from ..judge.hints import finding
+from ..model.catalogue import finding
 from ..model.findings import Finding, Policy
 from ..model.session import CertificateInfo, CertProblem, TrustVerdict
 from .context import HostContext

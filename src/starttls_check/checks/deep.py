@@ -3,7 +3,7 @@ STARTTLS command injection."""
 
 from __future__ import annotations
 
-from ..judge.hints import finding
+from ..model.catalogue import finding
 from ..model.findings import Finding, Severity
 from ..model.session import DeepProbe, ProbeOutcome
 from .context import HostContext

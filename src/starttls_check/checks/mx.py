@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..judge.hints import finding
+from ..model.catalogue import finding
 from ..model.dns import DnsFacts, DnsStatus, MxHost
 from ..model.findings import Finding, Severity
 from .context import DomainContext

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..judge.hints import finding
+from ..model.catalogue import finding
 from ..model.dns import DnsStatus, TlsaLookup
 from ..model.findings import Finding, Policy
 from ..model.report import HostReport, PolicyFacts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..judge.hints import finding
+from ..model.catalogue import finding
 from ..model.findings import Finding
 from ..model.session import (
     DEPRECATED_TLS,

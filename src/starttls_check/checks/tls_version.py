@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..judge.hints import finding
+from ..model.catalogue import finding
 from ..model.findings import Finding, Policy
 from ..model.session import TLS_VERSIONS
 from .context import HostContext

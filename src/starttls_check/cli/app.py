@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    from ..dns.client import Nameserver
     from ..model.findings import Policy
     from ..model.report import DomainReport
+    from ..model.settings import Nameserver
     from ..run.check import CheckSettings
 
 FALLBACK_EHLO = "starttls-check.localdomain"
@@ -135,7 +135,7 @@ def _cli_policy(invocation: Invocation, config: Any, domain: str | None) -> Poli
 
 
 def _trust_anchors(path: Path) -> Any:
-    from ..dns.dnssec import parse_trust_anchors
+    from ..dns.anchors import parse_trust_anchors
 
     try:
         return parse_trust_anchors(path.read_text(encoding="utf-8"))
@@ -144,7 +144,7 @@ def _trust_anchors(path: Path) -> Any:
 
 
 def _nameservers(pairs: Sequence[tuple[str, int]]) -> tuple[Nameserver, ...]:
-    from ..dns.client import Nameserver
+    from ..model.settings import Nameserver
 
     return tuple(Nameserver(host=host, port=port) for host, port in pairs)
 

@@ -274,12 +274,12 @@ def command(ctx: click.Context, /, **options: Any) -> None:
 
 
 def _explanation(code: str) -> str:
-    from ..judge.explain import render_explanation, suggestions
+    from ..render.explanation import render_explanation, suggestions
 
     if code == "list":
-        from ..judge.hints import CATALOGUE
+        from ..model import catalogue
 
-        return "".join(f"{c:<34} {rule.severity}\n" for c, rule in CATALOGUE.items())
+        return "".join(f"{c:<34} {catalogue.rule(c).severity}\n" for c in catalogue.codes())
     try:
         return render_explanation(code)
     except KeyError:

@@ -58,7 +58,7 @@ def _a_labels(text: str, *, what: str) -> str:
     """A host or domain name (IDN allowed) in A-label form, or a one-line ValueError."""
     import dns.exception
 
-    from ..dns.client import to_ascii_domain
+    from ..dns.names import to_ascii_domain
 
     example = "expected a domain name such as example.com"
     stripped = text.strip().removesuffix(".")  # one final dot is fine; two are an empty label
@@ -126,12 +126,12 @@ def parse_waiver_text(text: str) -> tuple[str, str | None]:
     if not re.fullmatch(r"[a-z][a-z0-9-]*(\.[a-z0-9-]+)+", code) or (sep and not host):
         example = "cert.self-signed@mx2.example.com"
         raise ValueError(f"bad waiver {text!r}: expected CODE or CODE@HOST, e.g. {example}")
-    from ..judge.hints import CATALOGUE
+    from ..model import catalogue
 
-    if code not in CATALOGUE:
+    if not catalogue.is_known(code):  # reads only that code's area
         from difflib import get_close_matches
 
-        close = get_close_matches(code, CATALOGUE, n=3)
+        close = get_close_matches(code, catalogue.codes(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else " (see --explain list)"
         raise ValueError(f"bad waiver {text!r}: unknown finding code {code!r}{hint}")
     from ..dns.targets import is_ip_address

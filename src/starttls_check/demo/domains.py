@@ -19,9 +19,9 @@ from functools import partial
 import dns.zone
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ..dns.client import Nameserver
-from ..dns.dnssec import TrustAnchors, parse_trust_anchors
+from ..dns.anchors import TrustAnchors, parse_trust_anchors
 from ..model.report import DomainReport
+from ..model.settings import Nameserver
 from ..policy.dane import spki_sha256
 from ..run.check import CheckSettings, check_domains_async
 from ..tls.certs import TrustStore

@@ -18,17 +18,10 @@ import dns.nameserver
 import dns.resolver
 
 from ..model.dns import DnsStatus
+from ..model.settings import Nameserver
 
 MAX_RECORDS = 256  # more records than any sane answer has; the rest is ignored
 MAX_QUERIES_IN_FLIGHT = 32  # a thousand domains must not mean three thousand queries at once
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Nameserver:
-    """A name server to ask, on any port (tests and the demo use loopback ports)."""
-
-    host: str
-    port: int = 53
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,13 +85,3 @@ def _no_nameservers(exc: dns.resolver.NoNameservers) -> DnsAnswer:
         reasons = "; ".join(f"{e[0]} port {e[2]}: {e[3]}" for e in errors[:3])
         return DnsAnswer(status=DnsStatus.UNREACHABLE, detail=f"name server unreachable: {reasons}")
     return DnsAnswer(status=DnsStatus.SERVFAIL, detail=str(exc)[:300])
-
-
-def to_ascii_domain(domain: str) -> str:
-    """IDN U-labels to A-labels, lower case, no final dot: `Faß.de` → `xn--fa-hia.de`.
-
-    IDNA 2008 explicitly: dnspython falls back to IDNA 2003 when the `idna` package is
-    missing, and the two disagree (`faß.de` would become `fass.de`, another domain).
-    """
-    name = dns.name.from_text(domain, idna_codec=dns.name.IDNA_2008_Practical)
-    return name.to_text(omit_final_dot=True).lower()

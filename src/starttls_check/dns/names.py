@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import dns.name
+
 # Letters, digits and hyphens (RFC 1123), plus underscores, which exist in the wild.
 _LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 MAX_NAME = 253
@@ -28,3 +30,13 @@ def is_hostname(name: str) -> bool:
 def is_ascii_number(text: str) -> bool:
     """Digits 0-9 only: `str.isdigit()` also accepts '²' and other scripts' digits."""
     return text.isascii() and text.isdigit()
+
+
+def to_ascii_domain(domain: str) -> str:
+    """IDN U-labels to A-labels, lower case, no final dot: `Faß.de` → `xn--fa-hia.de`.
+
+    IDNA 2008 explicitly: dnspython falls back to IDNA 2003 when the `idna` package is
+    missing, and the two disagree (`faß.de` would become `fass.de`, another domain).
+    """
+    name = dns.name.from_text(domain, idna_codec=dns.name.IDNA_2008_Practical)
+    return name.to_text(omit_final_dot=True).lower()

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from ..checks.context import DomainContext
+from ..model.catalogue import finding
 from ..model.findings import Finding
 from ..model.report import DomainReport
 from ..model.serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
 from ..model.session import TLS_VERSIONS
-from .hints import finding
 
 MAX_BASELINE_BYTES = 64 << 20  # far above any real report; a stream never ends
 _UNSETTLED = {"timeout", "servfail", "unreachable", "malformed"}  # no answer, no record set

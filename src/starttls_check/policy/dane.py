@@ -32,8 +32,8 @@ from typing import Protocol
 from cryptography import x509
 
 from ..dns.names import is_ascii_number
-from ..judge.rules import Explanation, Rule, make_finding
-from ..model.findings import Finding, Severity
+from ..model.catalogue import finding
+from ..model.findings import Finding
 from ..tls.certs import MAX_CHAIN, common_name, is_ca, issued_by, name_matches, parse_certificate
 from ..tls.certs import subject_alt_names as _san
 
@@ -428,113 +428,4 @@ def _ignored_usage(record_text: str) -> bool:
 
 
 def _finding(code: str, subject: str, message: str, evidence: str | None) -> Finding:
-    return make_finding(code, CODES[code], subject, message, evidence=evidence)
-
-
-CODES: dict[str, Rule] = {
-    "dane.no-match": Rule(
-        Severity.FAIL,
-        "No usable TLSA record matches the certificate this MX serves, so DANE senders "
-        "(Postfix `smtp_tls_security_level = dane`, Exim `hosts_require_dane`) defer all "
-        "mail to it. The fix is in DNS, not in Postfix or Exim: publish a record for the "
-        "key actually served, e.g. `_25._tcp.mx.example.com. IN TLSA 3 1 1 <SHA-256 of "
-        "the SPKI>`, and remove stale ones. On key rollover, publish the new key's TLSA "
-        "record first, wait at least two TTLs, then switch the "
-        "certificate.",
-    ),
-    "dane.unusable-record": Rule(
-        Severity.WARN,
-        "A TLSA record is malformed or uses parameters SMTP senders cannot use (unknown "
-        "usage, selector or matching type, or a digest of the wrong length): fix or remove "
-        "it. Use `3 1 1` (DANE-EE, SPKI, SHA-256), with a `2 1 1` for the issuing CA as a "
-        "backup.",
-    ),
-    "dane.usage-ignored": Rule(
-        Severity.INFO,
-        "TLSA usages 0 (PKIX-TA) and 1 (PKIX-EE) are ignored by SMTP senders (RFC 7672 "
-        "§3.1.3): replace them with `3 1 1` (DANE-EE) or `2 1 1` (DANE-TA) records.",
-    ),
-    "dane.matched": Rule(
-        Severity.INFO,
-        "The served certificate matches a TLSA record, so DANE senders authenticate this "
-        "MX. Keep it so across renewals: reuse the key (certbot `--reuse-key`) or publish "
-        "the next key's record before switching.",
-    ),
-}
-
-_DIG_TLSA = "$ dig +dnssec +multi TLSA _25._tcp.mx.example.com"
-_SPKI_HASH = (
-    "$ openssl x509 -in /etc/letsencrypt/live/mx.example.com/cert.pem -noout -pubkey \\\n"
-    "    | openssl pkey -pubin -outform DER | openssl dgst -sha256"
-)
-_POSTTLS = "$ posttls-finger -c -l dane example.com\nshows what DANE senders see."
-_S_CLIENT_DANE = (
-    "$ openssl s_client -starttls smtp -connect mx.example.com:25 \\\n"
-    "    -dane_tlsa_domain mx.example.com -dane_tlsa_rrdata '3 1 1 <hex>' </dev/null\n"
-    "(`Verification: OK` and `DANE TLSA 3 1 1 ... matched EE certificate`.)"
-)
-_DANE_SENDERS = (
-    "DANE senders (Postfix with `smtp_tls_security_level = dane` and a DNSSEC-validating "
-    "resolver, Exim with `hosts_require_dane`, and large providers that enforce DANE for "
-    "outbound mail) look up `_25._tcp.<mx>` TLSA records when the zone is DNSSEC-signed."
-)
-
-EXPLANATIONS: dict[str, Explanation] = {
-    "dane.no-match": Explanation(
-        what="The MX host publishes usable TLSA records, but none of them matches the "
-        "certificate chain the server presented: the DANE-EE (3) records do not match the "
-        "leaf, and no DANE-TA (2) record matches a served certificate that the leaf chains "
-        "to with a valid, correctly named leaf. The message says which case.",
-        why=_DANE_SENDERS + " When records exist but none matches, those senders refuse "
-        "to deliver (RFC 7672 §2.2): they do not fall back to unauthenticated TLS, so mail "
-        "is deferred and eventually bounces. The usual cause is a certificate renewed with "
-        "a new key while the TLSA record still pins the old one.",
-        fix="Nothing changes on the mail server (Postfix or Exim): the fix is in the DNS "
-        "zone. Compute the SHA-256 of the served key's SubjectPublicKeyInfo and publish it:\n"
-        "  _25._tcp.mx.example.com. 3600 IN TLSA 3 1 1 <sha256 of SPKI>\n"
-        "then remove records for keys no longer served. For rollovers, publish the next "
-        "key's record alongside the current one, wait at least twice the TTL, and only then "
-        "install the new certificate (certbot: `--reuse-key` keeps the key, so `3 1 1` "
-        "stays valid across renewals). A `2 1 1` record for the issuing CA's key is a "
-        "common second record; the server must then send that CA certificate in its chain.",
-        verify=_SPKI_HASH + "\n" + _DIG_TLSA + "\n" + _S_CLIENT_DANE + "\n" + _POSTTLS,
-    ),
-    "dane.unusable-record": Explanation(
-        what="A TLSA record for this MX cannot be used: its hex data does not parse, its "
-        "matching type, selector or usage is unknown, a SHA-256 (1) or SHA-512 (2) digest "
-        "has the wrong length (32 or 64 bytes), or full data (matching type 0) is not a "
-        "certificate or SubjectPublicKeyInfo.",
-        why="Senders skip unusable records (RFC 7671 §4.1). If other records match, "
-        "nothing breaks; if none remains usable, DANE senders use TLS without "
-        "authentication (RFC 7672 §2.2), so the records protect nothing. Usually a "
-        "copy-and-paste error or a digest of the certificate where the key was meant.",
-        fix="Replace the record with one computed from the served key, in the zone:\n"
-        "  _25._tcp.mx.example.com. IN TLSA 3 1 1 <sha256 of SPKI>\n"
-        "Prefer `3 1 1` (DANE-EE, SPKI, SHA-256) and `2 1 1` (DANE-TA), the parameters "
-        "every DANE implementation supports (RFC 7671 §10.1).",
-        verify=_SPKI_HASH + "\n" + _DIG_TLSA,
-    ),
-    "dane.usage-ignored": Explanation(
-        what="A TLSA record uses certificate usage 0 (PKIX-TA) or 1 (PKIX-EE). RFC 7672 "
-        "§3.1.3 tells SMTP senders to treat such records as unusable: there is no agreed "
-        "set of public CAs for mail.",
-        why="The record has no effect. If it is the only record, DANE senders use TLS "
-        "without authentication (RFC 7672 §2.2), so the domain believes it is protected "
-        "when it is not.",
-        fix="Publish DANE-EE or DANE-TA records instead and remove the PKIX ones:\n"
-        "  _25._tcp.mx.example.com. IN TLSA 3 1 1 <sha256 of the server's SPKI>\n"
-        "  _25._tcp.mx.example.com. IN TLSA 2 1 1 <sha256 of the issuing CA's SPKI>",
-        verify=_SPKI_HASH + "\n" + _DIG_TLSA + "\n" + _POSTTLS,
-    ),
-    "dane.matched": Explanation(
-        what="A usable TLSA record matches the served certificate: DANE-EE (3) pins the "
-        "leaf itself, or DANE-TA (2) pins a certificate the server sends, to which the "
-        "leaf chains and whose leaf names the MX host and is within its dates.",
-        why=_DANE_SENDERS + " They authenticate this MX and will refuse a server that "
-        "does not match, which is what protects the mail from interception.",
-        fix="Nothing to fix. To keep it matching: renew with the same key (certbot "
-        "`--reuse-key`), or publish the next key's TLSA record at least two TTLs before "
-        "installing the new certificate, then remove the old record.",
-        verify=_DIG_TLSA + "\n" + _POSTTLS,
-    ),
-}
+    return finding(code, subject, message, evidence=evidence)

@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..dns.client import DnsAnswer, DnsClient, Nameserver
+from ..dns.client import DnsAnswer, DnsClient
 from ..model.dns import DnsStatus, TlsaLookup, TxtLookup
 from ..model.report import MtaStsFacts
+from ..model.settings import Nameserver
 from ..tls.certs import TrustStore
 from .dane import tlsa_owner
 from .mta_sts import FetchFailure, FetchResult, decode_txt_rdata, parse_policy, parse_sts_txt
 
 if TYPE_CHECKING:
-    from ..dns.dnssec import TrustAnchors, ValidatedAnswer
+    from ..dns.anchors import TrustAnchors
+from ..dns.dnssec_proofs import ValidatedAnswer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,7 +117,8 @@ async def _secure(env: PolicyEnvironment, name: str, rdtype: str) -> tuple[bool,
 
 async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> ValidatedAnswer:
     # dnssec.py (and dnspython's DNSSEC code) load only when there is something to validate.
-    from ..dns.dnssec import ROOT_ANCHORS, validated_query
+    from ..dns.anchors import ROOT_ANCHORS
+    from ..dns.dnssec import validated_query
 
     anchors = env.anchors or ROOT_ANCHORS
     return await validated_query(

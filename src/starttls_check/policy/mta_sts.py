@@ -7,10 +7,8 @@ so that this pure module can judge it without importing the edge.
 Parsing follows the RFC's ABNF strictly, because a sender that discards a sloppy record
 protects nothing, and lints what the ABNF allows but senders read differently (repeated
 keys, a wildcard on a top-level domain, a very short `max_age`). Every problem names the
-line or field, so the message alone tells the administrator what to change.
-
-Codes and their texts (`CODES`, `EXPLANATIONS`) are at the end of the file; `hints` and
-`explain` collect them, which is why this module imports only `rules`, not those two.
+line or field, so the message alone tells the administrator what to change. Problems
+carry codes, never severities: those are the catalogue's (model/texts/mta-sts.toml).
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from ..dns.names import is_ascii_number
-from ..judge.rules import Explanation, Rule, make_finding
+from ..model.catalogue import finding
 from ..model.dns import DnsStatus
 from ..model.findings import Finding, Severity
 from ..model.session import CertProblem, TrustVerdict
@@ -35,7 +33,7 @@ MAX_AGE_SHORT = 86400  # below a day, a blocked refresh soon leaves senders with
 POLICY_PATH = "/.well-known/mta-sts.txt"  # RFC 8461 §3.2
 KNOWN_KEYS = ("version", "mode", "mx", "max_age")
 
-_I, _W, _F = Severity.INFO, Severity.WARN, Severity.FAIL
+_W, _F = Severity.WARN, Severity.FAIL
 _EMPTY: Mapping[str, bool] = MappingProxyType({})
 
 
@@ -43,7 +41,7 @@ _EMPTY: Mapping[str, bool] = MappingProxyType({})
 
 
 class TxtProblem(NamedTuple):
-    """Why the `_mta-sts` TXT record does not announce a policy; severity comes from CODES."""
+    """Why the `_mta-sts` TXT record does not announce a policy; its severity is the code's."""
 
     code: str
     message: str
@@ -197,8 +195,7 @@ class StsMode(StrEnum):
 class PolicyProblem(NamedTuple):
     """One thing wrong with, or worth changing in, the policy file."""
 
-    code: str
-    severity: Severity
+    code: str  # its severity is the catalogue's; the coverage check may raise it
     message: str
 
 
@@ -225,12 +222,12 @@ class _PolicyReader:
     problems: list[PolicyProblem]
     fatal: bool = False
 
-    def problem(self, code: str, severity: Severity, message: str, *, fatal: bool = False) -> None:
-        self.problems.append(PolicyProblem(code, severity, message))
+    def problem(self, code: str, message: str, *, fatal: bool = False) -> None:
+        self.problems.append(PolicyProblem(code, message))
         self.fatal |= fatal
 
     def invalid(self, message: str) -> None:
-        self.problem("mta-sts.policy-invalid", _W, message, fatal=True)
+        self.problem("mta-sts.policy-invalid", message, fatal=True)
 
 
 def parse_policy(text: str) -> StsPolicy:
@@ -270,14 +267,14 @@ def _read_line(reader: _PolicyReader, number: int, line: str) -> None:
         reader.mx.append(value)
     elif key not in KNOWN_KEYS:
         reader.extensions.append((key, value))
-        reader.problem("mta-sts.key-unknown", _W, _unknown_key(number, key))
+        reader.problem("mta-sts.key-unknown", _unknown_key(number, key))
     elif key in reader.fields:
         first = reader.fields[key][0]
         message = (
             f"line {number} repeats {key}: (first on line {first}); senders disagree on which "
             "one counts, this check reads the first"
         )
-        reader.problem("mta-sts.policy-ambiguous", _W, message)
+        reader.problem("mta-sts.policy-ambiguous", message)
     else:
         reader.fields[key] = (number, value)
 
@@ -321,9 +318,9 @@ def _mode(reader: _PolicyReader) -> StsMode | None:
         reader.invalid(f"line {number}: mode {_quote(value)} is not enforce, testing or none{hint}")
         return None
     if mode is StsMode.TESTING:
-        reader.problem("mta-sts.mode-testing", _I, "mode: testing; senders report but deliver")
+        reader.problem("mta-sts.mode-testing", "mode: testing; senders report but deliver")
     elif mode is StsMode.NONE:
-        reader.problem("mta-sts.mode-none", _I, "mode: none; the policy asks senders for nothing")
+        reader.problem("mta-sts.mode-none", "mode: none; the policy asks senders for nothing")
     return mode
 
 
@@ -341,13 +338,13 @@ def _max_age(reader: _PolicyReader, mode: StsMode | None) -> int | None:
             f"max_age {seconds} is above the maximum {MAX_AGE_LIMIT} (one year, RFC 8461 §3.2); "
             "strict senders (e.g. postfix-mta-sts-resolver) discard the policy"
         )
-        reader.problem("mta-sts.max-age", _W, message, fatal=True)
+        reader.problem("mta-sts.max-age", message, fatal=True)
     elif seconds < MAX_AGE_SHORT and mode is not StsMode.NONE:
         message = (
             f"max_age {seconds} is under a day: the policy soon expires from senders' caches, "
             "and an attacker who blocks the refresh then faces no policy"
         )
-        reader.problem("mta-sts.max-age", _W, message)
+        reader.problem("mta-sts.max-age", message)
     return seconds
 
 
@@ -361,12 +358,12 @@ def lint_mx_pattern(pattern: str) -> PolicyProblem | None:
             f"mx: {_quote(pattern)} is an IP address; patterns match MX host names, never "
             "addresses, so this line matches nothing"
         )
-        return PolicyProblem("mta-sts.mx-ip-literal", _W, message)
+        return PolicyProblem("mta-sts.mx-ip-literal", message)
     name = pattern.removeprefix("*.")
     why = _pattern_fault(pattern, name)
     if why is None:
         return None
-    return PolicyProblem("mta-sts.mx-pattern", _W, f"mx: {_quote(pattern)} {why}")
+    return PolicyProblem("mta-sts.mx-pattern", f"mx: {_quote(pattern)} {why}")
 
 
 def _pattern_fault(pattern: str, name: str) -> str | None:
@@ -533,7 +530,7 @@ def fetch_finding(domain: str, fetch: FetchResult) -> Finding | None:
 
 def policy_findings(domain: str, policy: StsPolicy) -> tuple[Finding, ...]:
     """One finding per problem in the policy file."""
-    return tuple(_finding(p.code, domain, p.message, p.severity) for p in policy.problems)
+    return tuple(_finding(p.code, domain, p.message) for p in policy.problems)
 
 
 def evaluate_mta_sts(
@@ -567,315 +564,9 @@ def evaluate_mta_sts(
 
 
 def _finding(code: str, subject: str, message: str, severity: Severity | None = None) -> Finding:
-    return make_finding(code, CODES[code], subject, message, severity=severity)
+    return finding(code, subject, message, severity=severity)
 
 
 def _quote(text: str, limit: int = 80) -> str:
     """Server-derived text, quoted and capped; control characters escaped by repr."""
     return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
-# --------------------------------------------------------------------------------- codes
-
-_TXT = '_mta-sts.example.com. IN TXT "v=STSv1; id=20261128T000000;"'
-_URL = "https://mta-sts.example.com/.well-known/mta-sts.txt"
-_POLICY_LINES = "  version: STSv1\n  mode: enforce\n  mx: mail.example.com\n  max_age: 604800"
-_PUBLISH = (
-    f"Publish the TXT record:\n  {_TXT}\nand serve the policy at {_URL} over HTTPS with a "
-    "certificate for mta-sts.example.com from a public CA, status 200, `Content-Type: "
-    f"text/plain` and no redirect:\n{_POLICY_LINES}\nOne `mx:` line per MX host "
-    "(`*.example.com` covers one label). Start with `mode: testing` and TLS reports "
-    '(RFC 8460: `_smtp._tls.example.com. IN TXT "v=TLSRPTv1; rua=mailto:tls@example.com"`), '
-    "then switch to `mode: enforce`."
-)
-_BUMP_ID = (
-    "Whenever the policy changes, change the `id=` in the TXT record too (e.g. to the date "
-    "and time), or senders keep their cached copy until `max_age` runs out (RFC 8461 §3.1)."
-)
-_SHOW_TXT = "$ dig +short TXT _mta-sts.example.com"
-_SHOW_POLICY = (
-    "$ curl --max-redirs 0 -sS -D - \\\n    https://mta-sts.example.com/.well-known/mta-sts.txt"
-)
-_CHECK_STS = "$ starttls-check example.com"
-_CERT_FIX = (
-    "Postfix: `smtpd_tls_chain_files` with the key, the leaf and its intermediates; Exim: "
-    "`tls_certificate` with the full chain and `tls_privatekey`. The certificate must name "
-    "the MX host exactly as the MX record does (subjectAltName), chain to a public CA and be "
-    "in date."
-)
-
-CODES: dict[str, Rule] = {
-    "mta-sts.txt-missing": Rule(
-        _I,
-        "The domain publishes no MTA-STS policy (RFC 8461), so an attacker on the path can "
-        "strip STARTTLS or impersonate the MX. To opt in, publish "
-        f"`{_TXT}` and serve {_URL} as text/plain with `version: STSv1`, `mode: enforce` "
-        "(start with `mode: testing`), one `mx: mail.example.com` line per MX and "
-        "`max_age: 604800`.",
-    ),
-    "mta-sts.txt-lookup-failed": Rule(
-        _W,
-        "The TXT lookup for `_mta-sts.example.com` failed, so senders cannot tell whether the "
-        "domain uses MTA-STS: check that the zone's name servers answer TXT queries for that "
-        "name (`dig TXT _mta-sts.example.com`), including over TCP.",
-    ),
-    "mta-sts.txt-invalid": Rule(
-        _W,
-        "The `_mta-sts` TXT record is malformed, so senders ignore MTA-STS entirely (RFC 8461 "
-        "§3.1): publish exactly `v=STSv1; id=20261128T000000;` (the id is 1 to 32 letters "
-        "and digits, no dashes, and changes whenever the policy does).",
-    ),
-    "mta-sts.txt-multiple": Rule(
-        _W,
-        "More than one TXT record at `_mta-sts.example.com` starts with `v=STSv1`, so senders "
-        "ignore MTA-STS (RFC 8461 §3.1): delete all but one, e.g. keep "
-        "`v=STSv1; id=20261128T000000;`.",
-    ),
-    "mta-sts.policy-unavailable": Rule(
-        _W,
-        "The TXT record announces MTA-STS but the policy could not be fetched (the message "
-        "says why), so senders without a cached copy apply none: serve "
-        f"{_URL} with status 200, `Content-Type: text/plain`, no redirect, and a "
-        "certificate for mta-sts.example.com from a public CA.",
-    ),
-    "mta-sts.policy-invalid": Rule(
-        _W,
-        "The policy file breaks RFC 8461 §3.2, so senders discard it: it needs the lines "
-        "`version: STSv1`, `mode: enforce` (or testing, none), `mx: mail.example.com` (one "
-        "per MX) and `max_age: 604800`, one `key: value` per line, keys in lower case.",
-    ),
-    "mta-sts.policy-ambiguous": Rule(
-        _W,
-        "A key other than `mx` appears more than once, and senders differ on which value "
-        "they use: keep one `version:`, one `mode:` and one `max_age:` line.",
-    ),
-    "mta-sts.key-unknown": Rule(
-        _W,
-        "The policy has a key senders do not know, and they ignore it: check the spelling "
-        "(`version`, `mode`, `mx`, `max_age` with an underscore, all lower case, no space "
-        "before the colon).",
-    ),
-    "mta-sts.mode-testing": Rule(
-        _I,
-        "The policy is in testing mode: senders report failures (with TLS-RPT, RFC 8460) "
-        "but still deliver. Once the reports are clean, set `mode: enforce` and change the "
-        "TXT record's `id=`.",
-    ),
-    "mta-sts.mode-none": Rule(
-        _I,
-        "The policy's mode is none: it protects nothing, which is how a policy is withdrawn "
-        "(RFC 8461 §8.3). If that is not the intent, set `mode: testing` or `mode: enforce` "
-        "and change the TXT record's `id=`.",
-    ),
-    "mta-sts.max-age": Rule(
-        _W,
-        "Set `max_age` between a week and a year, e.g. `max_age: 604800` (a week) or "
-        "`max_age: 31557600` (the maximum): a short lifetime lets a blocked refresh leave "
-        "senders without the policy, and more than 31557600 makes strict senders discard it.",
-    ),
-    "mta-sts.mx-pattern": Rule(
-        _W,
-        "An `mx:` line is not a valid host name pattern: write the MX host's name as its MX "
-        "record has it, without a final dot (`mx: mail.example.com`), or a wildcard for one "
-        "whole leftmost label (`mx: *.example.com`).",
-    ),
-    "mta-sts.mx-ip-literal": Rule(
-        _W,
-        "An `mx:` line holds an IP address, which matches no MX host: write the MX host "
-        "name instead (`mx: mail.example.com`).",
-    ),
-    "mta-sts.mx-not-covered": Rule(
-        _F,
-        "An MX host matches no `mx:` line of the policy, so senders applying it in enforce "
-        "mode do not deliver there: add `mx: mail.example.com` (or `mx: *.example.com`) for "
-        "it, or remove the MX record, then change the TXT record's `id=`.",
-    ),
-    "mta-sts.mx-no-starttls": Rule(
-        _F,
-        "An MX host covered by the policy does not offer STARTTLS, so senders applying it in "
-        "enforce mode do not deliver there: enable TLS (Postfix: `smtpd_tls_security_level = "
-        "may` with `smtpd_tls_chain_files`; Exim: `tls_advertise_hosts = *`).",
-    ),
-    "mta-sts.mx-invalid-cert": Rule(
-        _F,
-        "An MX host covered by the policy has no certificate valid for its name (untrusted, "
-        "expired or misnamed), so senders applying it in enforce mode do not deliver there: "
-        "install one from a public CA naming the MX host (Postfix: `smtpd_tls_chain_files`; "
-        "Exim: `tls_certificate`).",
-    ),
-}
-
-EXPLANATIONS: dict[str, Explanation] = {
-    "mta-sts.txt-missing": Explanation(
-        what="There is no TXT record at _mta-sts.example.com starting with v=STSv1: the "
-        "domain does not use MTA-STS (RFC 8461).",
-        why="Without MTA-STS (or DANE), senders use opportunistic TLS: an attacker on the "
-        "path can remove STARTTLS from the EHLO reply or present any certificate, and the "
-        "mail goes out in clear text or to the attacker. Gmail, Microsoft 365 and others "
-        "apply MTA-STS policies when a domain publishes one.",
-        fix=_PUBLISH,
-        verify=f"{_SHOW_TXT}\n{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.txt-lookup-failed": Explanation(
-        what="The TXT query for _mta-sts.example.com got no usable answer: a timeout, a "
-        "server failure (SERVFAIL, often DNSSEC) or no reachable name server.",
-        why="A sender that cannot look up the record cannot discover the policy; one that "
-        "has it cached keeps using the cached copy until max_age runs out. Repeated failures "
-        "mean the policy quietly stops protecting new senders.",
-        fix="Check the zone: the name servers must answer TXT queries for "
-        "_mta-sts.example.com (NOERROR with an answer, or NXDOMAIN), over UDP and TCP, with "
-        "valid DNSSEC signatures if the zone is signed.",
-        verify=f"{_SHOW_TXT}\n$ dig +dnssec TXT _mta-sts.example.com\n{_CHECK_STS}",
-    ),
-    "mta-sts.txt-invalid": Explanation(
-        what="The TXT record at _mta-sts.example.com does not follow RFC 8461 §3.1: "
-        "`v=STSv1` first, then `id=` with 1 to 32 letters and digits, fields separated by "
-        "`;`. Common mistakes: dashes or dots in the id, `v=stsv1` in lower case, spaces "
-        "around `=`, a missing id.",
-        why="Senders must ignore a malformed record, so the domain behaves as if it had no "
-        "MTA-STS at all, whatever the policy file says.",
-        fix="Replace the record with a well-formed one:\n  "
-        + _TXT
-        + "\nThe id is only compared for change; a timestamp without separators is easy "
-        "to keep increasing.",
-        verify=f"{_SHOW_TXT}\n{_CHECK_STS}",
-    ),
-    "mta-sts.txt-multiple": Explanation(
-        what="Several TXT records at _mta-sts.example.com start with v=STSv1, typically an "
-        "old record left behind when a new id was published.",
-        why="RFC 8461 §3.1 requires exactly one; with more, senders treat the domain as "
-        "having no MTA-STS policy.",
-        fix="Delete all but one record, keeping the newest id:\n  " + _TXT,
-        verify=f"{_SHOW_TXT}\nshould print one line.\n{_CHECK_STS}",
-    ),
-    "mta-sts.policy-unavailable": Explanation(
-        what="The TXT record announces MTA-STS, but fetching the policy from "
-        f"{_URL} failed. The finding's message names the failure: connect, tls, "
-        "certificate (not valid for mta-sts.example.com), redirect, http-status, "
-        "content-type, too-large (over 64 KiB), timeout or malformed.",
-        why="Senders with no cached copy apply no policy, so the domain is unprotected "
-        "against them; senders with a cached copy keep it until max_age runs out and then "
-        "lose it too. RFC 8461 §3.3 forbids following redirects and requires a valid "
-        "certificate, so a redirect to www or a default certificate is fatal.",
-        fix="Serve the file directly at that URL: status 200, `Content-Type: text/plain`, "
-        "no redirect (watch for http-to-https or apex-to-www rules), a certificate for "
-        "mta-sts.example.com from a public CA with its intermediates, and a body under "
-        "64 KiB. A static file on any web server or CDN will do, e.g. nginx:\n"
-        "  location = /.well-known/mta-sts.txt { default_type text/plain; }",
-        verify=f"{_SHOW_POLICY}\nshows the status and Content-Type.\n{_CHECK_STS}",
-    ),
-    "mta-sts.policy-invalid": Explanation(
-        what="The policy file was fetched but does not follow RFC 8461 §3.2: a required key "
-        "is missing (version, mode, max_age; mx unless mode is none), a value is wrong "
-        "(version other than STSv1, a mode in capitals, max_age not a number), or a line is "
-        "not `key: value`.",
-        why="Senders discard a policy they cannot parse and behave as if the domain had no "
-        "MTA-STS.",
-        fix="Serve a file like this one, one key per line, keys and values in lower case "
-        "(except STSv1):\n" + _POLICY_LINES + "\n" + _BUMP_ID,
-        verify=f"{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.policy-ambiguous": Explanation(
-        what="The policy repeats a key other than mx (for example two mode: lines), often "
-        "after an edit that added a line instead of changing one.",
-        why="RFC 8461 does not say which value counts, and senders differ: some use the "
-        "first, some the last. The same policy may be enforced by one sender and only "
-        "tested by another.",
-        fix="Keep one version:, one mode: and one max_age: line, then change the id= in the "
-        "TXT record. " + _BUMP_ID,
-        verify=f"{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.key-unknown": Explanation(
-        what="The policy has a key that RFC 8461 does not define: usually a misspelling "
-        "such as `max-age` or `maxage` for max_age, `Mode` in capitals, or a space before "
-        "the colon.",
-        why="Senders ignore unknown keys. When the misspelt key is a required one, the "
-        "policy also lacks it and is discarded (see mta-sts.policy-invalid).",
-        fix="Spell the keys exactly `version`, `mode`, `mx` and `max_age`, in lower case, "
-        "followed directly by a colon. " + _BUMP_ID,
-        verify=f"{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.mode-testing": Explanation(
-        what="The policy says `mode: testing`.",
-        why="Senders check the MX hosts against the policy and report failures to the "
-        "address in your TLS-RPT record (RFC 8460), but deliver anyway: there is no "
-        "protection against an attacker yet. Testing is the right first step.",
-        fix="Read the TLS reports for a few weeks; when they show no failures, set "
-        "`mode: enforce` and change the id= in the TXT record. " + _BUMP_ID,
-        verify=f"$ dig +short TXT _smtp._tls.example.com\n{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.mode-none": Explanation(
-        what="The policy says `mode: none`.",
-        why="Senders treat the domain as having no policy. This is how a domain withdraws "
-        "MTA-STS (RFC 8461 §8.3): senders replace their cached enforce policy with this one.",
-        fix="If you are withdrawing MTA-STS, keep serving this policy for at least the old "
-        "max_age, then remove the TXT record and the file. Otherwise set `mode: testing` or "
-        "`mode: enforce`. " + _BUMP_ID,
-        verify=f"{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.max-age": Explanation(
-        what="The policy's max_age is under a day (86400 s), or over the maximum of "
-        "31557600 s (a year) that RFC 8461 §3.2 allows.",
-        why="max_age is how long senders keep the policy. A short one means senders often "
-        "hold no valid copy, and an attacker who blocks the HTTPS refresh downgrades them "
-        "(the RFC expects weeks or more). Over the maximum, strict senders such as "
-        "postfix-mta-sts-resolver reject the whole policy.",
-        fix="Use a week (`max_age: 604800`) while changes are likely, and up to "
-        "`max_age: 31557600` once the MX setup is stable. " + _BUMP_ID,
-        verify=f"{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.mx-pattern": Explanation(
-        what="An mx: line is not a host name pattern as RFC 8461 defines it: it ends with a "
-        "dot, has a wildcard in the wrong place (only `*.` as the whole leftmost label "
-        "works), has characters a host name cannot have, or is not in A-label form.",
-        why="A sender that cannot match the pattern treats the MX hosts it was meant to "
-        "cover as not allowed, and in enforce mode does not deliver to them.",
-        fix="Write each MX host name as the MX record gives it, without the final dot:\n"
-        "  mx: mail.example.com\nor one wildcard label for a group of hosts:\n"
-        "  mx: *.mail.example.com\n" + _BUMP_ID,
-        verify=f"$ dig +short MX example.com\n{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.mx-ip-literal": Explanation(
-        what="An mx: line holds an IP address instead of a host name.",
-        why="MTA-STS matches patterns against the MX host names from DNS, never against "
-        "addresses, so this line allows nothing; if it was meant to cover an MX host, "
-        "senders in enforce mode will not deliver to that host.",
-        fix="Replace the address with the MX host's name:\n  mx: mail.example.com\n" + _BUMP_ID,
-        verify=f"$ dig +short MX example.com\n{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.mx-not-covered": Explanation(
-        what="An MX host of the domain matches none of the policy's mx: patterns. A "
-        "wildcard covers one label only: `*.example.com` covers mail.example.com but not "
-        "mx1.mail.example.com.",
-        why="In enforce mode, senders that apply the policy refuse to deliver to an MX "
-        "the policy does not list and try the others; if no MX is listed, the mail waits "
-        "and finally bounces. In testing mode they deliver and report the failure.",
-        fix="Add an mx: line for the host (or remove the MX record if it is stale), then "
-        "change the TXT record's id=:\n  mx: mail.example.com\n" + _BUMP_ID,
-        verify=f"$ dig +short MX example.com\n{_SHOW_POLICY}\n{_CHECK_STS}",
-    ),
-    "mta-sts.mx-no-starttls": Explanation(
-        what="An MX host covered by the policy did not offer STARTTLS (the starttls.* "
-        "findings for that host say more).",
-        why="MTA-STS requires TLS to every listed MX: in enforce mode, senders applying the "
-        "policy do not deliver to this host; in testing mode they deliver in clear text and "
-        "report it.",
-        fix="Enable STARTTLS with a valid certificate. Postfix: `smtpd_tls_security_level = "
-        "may` and `smtpd_tls_chain_files`; Exim: `tls_advertise_hosts = *` with "
-        "`tls_certificate` and `tls_privatekey`. Check that no firewall's SMTP inspection "
-        "strips STARTTLS.",
-        verify="$ openssl s_client -starttls smtp -connect mail.example.com:25 </dev/null\n"
-        + _CHECK_STS,
-    ),
-    "mta-sts.mx-invalid-cert": Explanation(
-        what="An MX host covered by the policy offers STARTTLS, but its certificate is not "
-        "valid for the MX host name: untrusted or self-signed, incomplete chain, expired, "
-        "or for another name (the cert.* findings for that host say which).",
-        why="RFC 8461 §4.2 requires a certificate that chains to a trusted root, is in date "
-        "and names the MX host. In enforce mode, senders applying the policy do not deliver "
-        "to this host; in testing mode they deliver and report the failure.",
-        fix=_CERT_FIX,
-        verify="$ openssl s_client -starttls smtp -connect mail.example.com:25 \\\n"
-        "    -verify_hostname mail.example.com -verify_return_error </dev/null\n" + _CHECK_STS,
-    ),
-}

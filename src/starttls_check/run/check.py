@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..checks.session import transient_reply
-from ..dns.client import DnsClient, Nameserver, to_ascii_domain
+from ..dns.client import DnsClient
 from ..dns.mailhosts import direct_address, resolve_host, resolve_mail_hosts
+from ..dns.names import to_ascii_domain
 from ..dns.targets import ProbeTarget, Target, is_hostname, probe_targets
 from ..judge.evaluate import judge_domain
 from ..judge.gathered import GatheredDomain, GatheredHost
@@ -26,6 +27,7 @@ from ..model.dns import DnsFacts, DnsStatus, TlsaLookup, TxtLookup
 from ..model.findings import Policy
 from ..model.report import DomainReport, PolicyFacts
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
+from ..model.settings import Nameserver
 from ..policy.gather import PolicyEnvironment, gather_mta_sts, gather_tlsa, gather_txt
 from ..smtp.protocols import PROTOCOLS
 from ..smtp.session import SessionSettings, probe_smtp
@@ -34,7 +36,7 @@ from ..tls.trust_store import load_trust_store
 from .deep import run_deep_probes
 
 if TYPE_CHECKING:
-    from ..dns.dnssec import TrustAnchors
+    from ..dns.anchors import TrustAnchors
 
 DEFAULT_TIMEOUT = 15.0  # seconds per phase: postscreen's 6 s greeting delay passes easily
 DEADLINE_FACTOR = 4  # the whole session may take this many phase timeouts
