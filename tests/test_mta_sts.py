@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from starttls_check.checks.mta_sts import check_mx_coverage, evaluate_mta_sts
 from starttls_check.demo.loopback.https_server import (
     HttpRequest,
     HttpResponse,
@@ -32,9 +33,7 @@ from starttls_check.policy.mta_sts import (
     StsMode,
     StsPolicy,
     authenticates,
-    check_mx_coverage,
     decode_txt_rdata,
-    evaluate_mta_sts,
     mx_matches,
     parse_policy,
     parse_sts_txt,
