@@ -16,13 +16,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from starttls_check.checks.dane import findings
 from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
 from starttls_check.model.findings import Severity
 from starttls_check.policy.dane import (
     DaneResult,
     TlsaMatch,
     TlsaRecord,
-    findings,
     match_chain,
     parse_tlsa_text,
     spki_der,

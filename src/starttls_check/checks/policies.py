@@ -14,9 +14,9 @@ from ..model.dns import DnsStatus, TlsaLookup
 from ..model.findings import Finding, Policy
 from ..model.report import HostReport, PolicyFacts
 from ..model.session import Phase, SessionFacts
-from ..policy.dane import findings as dane_findings
 from ..policy.mta_sts import FetchResult, authenticates, parse_sts_txt
 from .context import DomainContext, HostContext
+from .dane import findings as dane_findings
 from .mail_auth import evaluate_dmarc, evaluate_spf, evaluate_tls_rpt
 from .mta_sts import evaluate_mta_sts
 

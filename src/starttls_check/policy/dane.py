@@ -18,7 +18,8 @@ re-encoding of the key, which differs for keys it re-encodes (compressed EC poin
 cannot read. So a DANE-EE record still matches a leaf cryptography cannot parse.
 
 Records must come from a DNSSEC-validated answer (RFC 7672 §2.2); that is the caller's
-business: this module only matches.
+business: this module only matches. What a match means for a sender, as findings, is
+checks/dane.py's.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ from typing import Protocol
 from cryptography import x509
 
 from ..dns.names import is_ascii_number
-from ..model.catalogue import finding
-from ..model.findings import Finding
 from ..tls.certs import MAX_CHAIN, common_name, is_ca, issued_by, name_matches, parse_certificate
 from ..tls.certs import subject_alt_names as _san
 
@@ -394,38 +393,3 @@ def _is_certificate(data: bytes) -> bool:
         return False
     shape = _children(data, outer[1], outer[2])
     return shape == [_SEQUENCE, _SEQUENCE, _BIT_STRING] and spki_der(data) is not None
-
-
-# --- findings: codes, hints and explanations (merged into hints.py / explain.py) -------
-
-
-def findings(result: DaneResult, subject: str) -> tuple[Finding, ...]:
-    """What `match_chain` implies for one MX address, one finding per code.
-
-    Nothing when there are no records: whether their absence matters (`--require-dane`)
-    is the caller's judgement, as is whether the records were DNSSEC-validated.
-    """
-    ignored = [r for r, why in result.unusable if _ignored_usage(r)]
-    broken = [(r, why) for r, why in result.unusable if not _ignored_usage(r)]
-    out: list[Finding] = []
-    if ignored:
-        message = f"{len(ignored)} TLSA record(s) with PKIX usages 0/1, which SMTP ignores"
-        out.append(_finding("dane.usage-ignored", subject, message, "\n".join(ignored)))
-    if broken:
-        message = f"{len(broken)} TLSA record(s) unusable: {broken[0][1]}"
-        evidence = "\n".join(f"{r}: {why}" for r, why in broken)
-        out.append(_finding("dane.unusable-record", subject, message, evidence))
-    if result.authenticated:
-        out.append(_finding("dane.matched", subject, result.reason, None))
-    elif result.usable:
-        out.append(_finding("dane.no-match", subject, result.reason, "\n".join(result.usable)))
-    return tuple(out)
-
-
-def _ignored_usage(record_text: str) -> bool:
-    record = parse_tlsa_text(record_text)
-    return not isinstance(record, str) and record.usage in (0, 1)
-
-
-def _finding(code: str, subject: str, message: str, evidence: str | None) -> Finding:
-    return finding(code, subject, message, evidence=evidence)
