@@ -33,11 +33,11 @@ from starttls_check.policy.mta_sts import (
     StsMode,
     StsPolicy,
     authenticates,
-    decode_txt_rdata,
     mx_matches,
     parse_policy,
-    parse_sts_txt,
 )
+from starttls_check.policy.mta_sts_txt import parse_sts_txt
+from starttls_check.policy.txt import decode_txt_rdata
 from starttls_check.render.explanation import WIDTH, render_explanation
 from starttls_check.tls.certs import TrustStore
 

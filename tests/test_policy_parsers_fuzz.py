@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from starttls_check.checks.mail_auth import evaluate_dmarc, evaluate_spf, evaluate_tls_rpt
 from starttls_check.policy.dane import parse_tlsa_text
-from starttls_check.policy.mta_sts import decode_txt_rdata, parse_policy, parse_sts_txt
+from starttls_check.policy.mta_sts import parse_policy
+from starttls_check.policy.mta_sts_txt import parse_sts_txt
+from starttls_check.policy.txt import decode_txt_rdata
 
 # Text shaped like the records, so the fuzzer reaches past the first check.
 _PIECES = st.sampled_from(

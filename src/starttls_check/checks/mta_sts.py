@@ -1,5 +1,6 @@
 """MTA-STS findings: the TXT record, the fetch, the policy file and whether every MX it
-names takes mail as the policy demands (RFC 8461). Pure; parsing is in policy/mta_sts.py."""
+names takes mail as the policy demands (RFC 8461). Pure; parsing is in policy/mta_sts_txt.py
+and policy/mta_sts.py."""
 
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ from types import MappingProxyType
 from ..model.catalogue import finding
 from ..model.dns import DnsStatus
 from ..model.findings import Finding, Severity
-from ..policy.mta_sts import (
-    FetchResult,
-    StsMode,
-    StsPolicy,
-    StsTxt,
-    mx_matches,
-    parse_policy,
-)
+from ..policy.mta_sts import FetchResult, StsMode, StsPolicy, mx_matches, parse_policy
+from ..policy.mta_sts_txt import StsTxt
 
 _W, _F = Severity.WARN, Severity.FAIL
 _EMPTY: Mapping[str, bool] = MappingProxyType({})

@@ -14,7 +14,8 @@ from ..model.dns import DnsStatus, TlsaLookup
 from ..model.findings import Finding, Policy
 from ..model.report import HostReport, PolicyFacts
 from ..model.session import Phase, SessionFacts
-from ..policy.mta_sts import FetchResult, authenticates, parse_sts_txt
+from ..policy.mta_sts import FetchResult, authenticates
+from ..policy.mta_sts_txt import parse_sts_txt
 from .context import DomainContext, HostContext
 from .dane import findings as dane_findings
 from .mail_auth import evaluate_dmarc, evaluate_spf, evaluate_tls_rpt

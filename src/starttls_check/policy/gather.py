@@ -20,7 +20,9 @@ from ..model.report import MtaStsFacts
 from ..model.settings import Nameserver
 from ..tls.certs import TrustStore
 from .dane import tlsa_owner
-from .mta_sts import FetchFailure, FetchResult, decode_txt_rdata, parse_policy, parse_sts_txt
+from .mta_sts import FetchFailure, FetchResult, parse_policy
+from .mta_sts_txt import parse_sts_txt
+from .txt import decode_txt_rdata
 
 if TYPE_CHECKING:
     from ..dns.anchors import TrustAnchors
