@@ -1,5 +1,6 @@
-"""Mail authentication records (checks/mail_auth.py): TLS-RPT, SPF and DMARC TXT records →
-findings. Table-driven: each row is a record set and the (code, severity) pairs it yields."""
+"""Mail authentication records: TLS-RPT, SPF and DMARC TXT records → problems
+(policy/mail_auth.py) → findings (checks/mail_auth.py). Table-driven: each row is a record
+set and the (code, severity) pairs it yields."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starttls_check.checks.mail_auth import (
     evaluate_tls_rpt,
 )
 from starttls_check.model.findings import Finding, Severity
+from starttls_check.policy.mail_auth import RecordProblem, lint_dmarc, lint_spf, lint_tls_rpt
 
 from .samples import CATALOGUE
 from .samples import EXPLANATIONS as EXPLANATIONS_ALL
@@ -99,6 +101,21 @@ def test_tls_rpt_missing_says_why_it_matters_with_a_policy() -> None:
     assert "_smtp._tls.example.com" in quiet.message
     assert "MTA-STS or DANE" in loud.message
     assert "MTA-STS" not in quiet.message
+
+
+def test_the_parsers_give_problems_and_the_check_the_severity() -> None:
+    """The same problem is info or a warning depending on context the parser never sees."""
+    (problem,) = lint_tls_rpt(DOMAIN, [])
+    assert problem == RecordProblem(
+        "tls-rpt.missing", "no TLS-RPT record at _smtp._tls.example.com"
+    )
+    assert not hasattr(problem, "severity")
+    assert CODES["tls-rpt.missing"].severity is INFO
+    assert outcome(evaluate_tls_rpt(DOMAIN, [], policy_in_use=True)) == [("tls-rpt.missing", WARN)]
+    (spf,) = lint_spf(DOMAIN, ["v=spf1 +all"])
+    (dmarc,) = lint_dmarc(DOMAIN, ["v=DMARC1; p=none"])
+    assert (spf.code, spf.evidence) == ("spf.pass-all", "v=spf1 +all")
+    assert (dmarc.code, dmarc.evidence) == ("dmarc.policy-none", "v=DMARC1; p=none")
 
 
 def test_tls_rpt_lookalike_is_reported_with_the_reason_and_the_record() -> None:

@@ -1,63 +1,18 @@
-"""Mail authentication records published in DNS: TLS-RPT (RFC 8460), SPF (RFC 7208) and
-DMARC (RFC 7489). Pure functions from TXT records to findings, no I/O.
-
-Each record is one string: a TXT record made of several character-strings must be joined
-without separators first (RFC 7208 §3.3). `None` or an empty sequence means the name has no
-TXT records; a lookup that *failed* (timeout, SERVFAIL) is a DNS finding, not "missing".
-
-A record that resembles the protocol's version tag but is not one (leading space, wrong
-case where the RFC demands it, no separator) is discarded by receivers, so it is reported
-as the missing record, with the reason and the record as evidence.
+"""Mail authentication findings: TLS-RPT (RFC 8460), SPF (RFC 7208) and DMARC (RFC 7489).
+Pure; the records are parsed in policy/mail_auth.py, and each problem becomes a finding
+with its catalogue severity, except where the context below decides otherwise.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import dataclasses
+from collections.abc import Iterable, Sequence
 
 from ..model.catalogue import finding
 from ..model.findings import Finding, Severity
+from ..policy.mail_auth import RecordProblem, lint_dmarc, lint_spf, lint_tls_rpt
 
-_I, _W, _F = Severity.INFO, Severity.WARN, Severity.FAIL
-
-
-def _finding(code: str, subject: str, message: str, *, evidence: str | None = None) -> Finding:
-    return finding(code, subject, message, evidence=evidence)
-
-
-def _records(txt: Sequence[str] | None) -> tuple[str, ...]:
-    if isinstance(txt, str):  # a str is a Sequence[str] too: our bug, not the zone's
-        raise TypeError("txt must be a sequence of records, not one string")
-    return tuple(txt or ())
-
-
-def _select(
-    records: tuple[str, ...], exact: re.Pattern[str], loose: re.Pattern[str]
-) -> tuple[list[str], list[str]]:
-    """The records receivers use, and those that only look like one (and are discarded)."""
-    used = [r for r in records if exact.match(r)]
-    return used, [r for r in records if not exact.match(r) and loose.match(r)]
-
-
-def _missing(code: str, domain: str, name: str, lookalikes: list[str], rule: str) -> Finding:
-    label = {"tls-rpt": "TLS-RPT", "spf": "SPF", "dmarc": "DMARC"}[code.split(".")[0]]
-    if not lookalikes:
-        return _finding(code, domain, f"no {label} record at {name}")
-    message = f"the {label} record at {name} is ignored by receivers: {rule}"
-    return _finding(code, domain, message, evidence=lookalikes[0])
-
-
-# --- TLS-RPT (RFC 8460 §3) --------------------------------------------------------------
-
-# §3: "Records that do not begin with "v=TLSRPTv1;" are discarded"; %s: case-sensitive.
-_TLSRPT = re.compile(r"v=TLSRPTv1;")
-_TLSRPT_LOOSE = re.compile(r"\s*v\s*=\s*tlsrptv1", re.IGNORECASE)
-_TLSRPT_FIELD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}=[\x21-\x3a\x3c\x3e-\x7e]+")
-_HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\.?"
-_MAILTO = re.compile(rf"mailto:[^@\s,;!?]+@{_HOST}(?:\?\S*)?", re.IGNORECASE)
-_HTTPS = re.compile(rf"https://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#]\S*)?", re.IGNORECASE)
+_UNREPORTED = "; MTA-STS or DANE is in use, and its failures would go unreported"
 
 
 def evaluate_tls_rpt(
@@ -66,275 +21,26 @@ def evaluate_tls_rpt(
     """Findings for the TXT records at `_smtp._tls.<domain>`. `policy_in_use` (MTA-STS or
     DANE published) makes a missing record a warning: failures then block delivery, and
     TLS-RPT reports are how the owner learns of them."""
-    name = f"_smtp._tls.{domain}"
-    used, lookalikes = _select(_records(txt), _TLSRPT, _TLSRPT_LOOSE)
-    if not used:
-        rule = 'a record must begin with exactly "v=TLSRPTv1;" (case-sensitive, RFC 8460 §3)'
-        missing = _missing("tls-rpt.missing", domain, name, lookalikes, rule)
-        if policy_in_use:
-            because = "; MTA-STS or DANE is in use, and its failures would go unreported"
-            missing = replace(missing, severity=_W, message=missing.message + because)
-        return [missing]
-    if len(used) > 1:
-        message = f"{len(used)} TLS-RPT records at {name}: senders use none (RFC 8460 §3)"
-        return [_finding("tls-rpt.multiple", domain, message, evidence="\n".join(used))]
-    if problems := _tls_rpt_problems(used[0]):
-        message = f"TLS-RPT record at {name}: " + "; ".join(problems)
-        return [_finding("tls-rpt.syntax", domain, message, evidence=used[0])]
-    return []
-
-
-def _tls_rpt_problems(record: str) -> list[str]:
-    problems: list[str] = []
-    ruas: list[str] = []
-    for part in record.split(";")[1:]:
-        item = part.strip(" \t")
-        key = item.partition("=")[0]
-        if key == "rua":
-            ruas.append(item.partition("=")[2])
-        elif key.lower() == "rua":
-            problems.append(f"field names are case-sensitive: write rua=, not {key}=")
-        elif item and not _TLSRPT_FIELD.fullmatch(item):
-            problems.append(f"malformed field {item!r}")
-    if len(ruas) != 1:
-        problems.append("rua= (where to send reports) is " + ("repeated" if ruas else "missing"))
-    for rua in ruas[:1]:
-        uris = [u.strip(" \t") for u in rua.split(",")]
-        bad = [u for u in uris if not (_MAILTO.fullmatch(u) or _HTTPS.fullmatch(u))]
-        problems += [f"rua {u!r} is not a mailto: address or https: URL" for u in bad]
-    return problems
-
-
-# --- SPF (RFC 7208) ---------------------------------------------------------------------
-
-# §4.5: the version section is exactly "v=spf1" (ABNF: case-insensitive), ended by SP or
-# the end of the record; anything else is not an SPF record.
-_SPF = re.compile(r"v=spf1(?: |\Z)", re.IGNORECASE)
-_SPF_LOOSE = re.compile(r"\s*v\s*=\s*spf1", re.IGNORECASE)
-_MODIFIER = re.compile(r"([a-z][a-z0-9_.-]*)=(.*)", re.IGNORECASE | re.DOTALL)
-_DIRECTIVE = re.compile(r"([+\-~?]?)([a-z][a-z0-9_.-]*)(.*)", re.IGNORECASE | re.DOTALL)
-# §7.1 macro-expand; "c", "r", "t" are for exp= only, a distinction not worth a finding.
-_MACRO = r"%\{[slodiphcrtv][0-9]*r?[.+,/_=-]*\}|%[%_-]"
-_TOPLABEL = r"(?:[a-z0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9])"
-_DOMAIN_END = re.compile(rf"(?:\.{_TOPLABEL}\.?|{_MACRO})\Z", re.IGNORECASE)
-_IP4_CIDR, _IP6_CIDR = r"(?:/(?P<v4>0|[1-9][0-9]?))", r"(?:/(?P<v6>0|[1-9][0-9]{0,2}))"
-_DUAL_CIDR = rf"(?P<cidr>{_IP4_CIDR}?(?:/{_IP6_CIDR})?)"
-# Each mechanism's text after its name (RFC 7208 §5); `dom` is a domain-spec.
-_SPF_ARGS = {
-    "all": re.compile(r""),
-    "include": re.compile(r":(?P<dom>.+)", re.DOTALL),
-    "exists": re.compile(r":(?P<dom>.+)", re.DOTALL),
-    "a": re.compile(rf"(?::(?P<dom>.+?))?{_DUAL_CIDR}", re.DOTALL),
-    "mx": re.compile(rf"(?::(?P<dom>.+?))?{_DUAL_CIDR}", re.DOTALL),
-    "ptr": re.compile(r"(?::(?P<dom>.+))?", re.DOTALL),
-    "ip4": re.compile(rf"(?P<ip4>:[0-9.]+){_IP4_CIDR}?"),
-    "ip6": re.compile(rf"(?P<ip6>:[0-9a-f:.]+){_IP6_CIDR}?", re.IGNORECASE),
-}
-_LOOKUP_TERMS = frozenset({"include", "a", "mx", "ptr", "exists", "redirect"})  # §4.6.4
-_MAX_LOOKUPS = 10
-
-
-@dataclass(slots=True)
-class _SpfTerms:
-    """A record's terms: directives in order as (qualifier, mechanism), modifier names."""
-
-    directives: list[tuple[str, str]] = field(default_factory=list)
-    modifiers: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    findings = _findings(domain, lint_tls_rpt(domain, txt))
+    if not policy_in_use:
+        return findings
+    return [
+        dataclasses.replace(f, severity=Severity.WARN, message=f.message + _UNREPORTED)
+        if f.code == "tls-rpt.missing"
+        else f
+        for f in findings
+    ]
 
 
 def evaluate_spf(domain: str, txt: Sequence[str] | None) -> list[Finding]:
     """Findings for the TXT records at `<domain>` (RFC 7208)."""
-    used, lookalikes = _select(_records(txt), _SPF, _SPF_LOOSE)
-    if not used:
-        rule = 'an SPF record begins with "v=spf1" and a space (RFC 7208 §4.5)'
-        return [_missing("spf.missing", domain, domain, lookalikes, rule)]
-    if len(used) > 1:
-        message = f"{len(used)} SPF records at {domain}: receivers return permerror"
-        return [_finding("spf.multiple", domain, message, evidence="\n".join(used))]
-    record = used[0]
-    terms = _spf_terms(record)
-    findings: list[Finding] = []
-    if terms.problems:
-        message = f"SPF record at {domain}: " + "; ".join(terms.problems)
-        findings.append(_finding("spf.syntax", domain, message, evidence=record))
-    return findings + _spf_semantics(domain, record, terms)
-
-
-def _spf_semantics(domain: str, record: str, terms: _SpfTerms) -> list[Finding]:
-    findings: list[Finding] = []
-    mechanisms = [m for _, m in terms.directives]
-    # §5.1: mechanisms after "all" are never evaluated; §6.1: redirect= too, if "all" is there.
-    first_all = mechanisms.index("all") if "all" in mechanisms else None
-    evaluated = mechanisms if first_all is None else mechanisms[: first_all + 1]
-    if first_all is None:
-        evaluated += [m for m in terms.modifiers if m == "redirect"]
-        if "redirect" not in terms.modifiers:
-            message = f"SPF record at {domain} has no `all` and no redirect=: others get neutral"
-            findings.append(_finding("spf.no-all", domain, message, evidence=record))
-    elif terms.directives[first_all][0] in ("", "+"):
-        message = f"SPF record at {domain} ends in +all: every server passes"
-        findings.append(_finding("spf.pass-all", domain, message, evidence=record))
-    lookups = sum(m in _LOOKUP_TERMS for m in evaluated)
-    if lookups > _MAX_LOOKUPS:
-        message = (
-            f"SPF record at {domain} has {lookups} DNS-querying terms, over the limit of 10 "
-            "(counted statically: includes may add more)"
-        )
-        findings.append(_finding("spf.too-many-lookups", domain, message, evidence=record))
-    if "ptr" in mechanisms:
-        message = f"SPF record at {domain} uses the deprecated ptr mechanism"
-        findings.append(_finding("spf.ptr", domain, message, evidence=record))
-    return findings
-
-
-def _spf_terms(record: str) -> _SpfTerms:
-    terms = _SpfTerms()
-    for term in record.split(" ")[1:]:  # §4.6.1: terms are separated by SP, and only SP
-        if not term:
-            continue
-        if modifier := _MODIFIER.fullmatch(term):
-            _spf_modifier(terms, term, modifier[1].lower(), modifier[2])
-        elif (directive := _DIRECTIVE.fullmatch(term)) and _spf_mechanism_ok(
-            directive[2].lower(), directive[3]
-        ):
-            terms.directives.append((directive[1], directive[2].lower()))
-        else:
-            terms.problems.append(f"invalid term {term!r}")
-    return terms
-
-
-def _spf_modifier(terms: _SpfTerms, term: str, name: str, value: str) -> None:
-    if name in ("redirect", "exp"):
-        if name in terms.modifiers:  # §6: at most once each, else permerror
-            terms.problems.append(f"{name}= appears more than once")
-        if not _domain_spec_ok(value):
-            terms.problems.append(f"invalid term {term!r}")
-    elif not _macro_string_ok(value):  # unknown modifiers are ignored (§6) if well formed
-        terms.problems.append(f"invalid term {term!r}")
-    terms.modifiers.append(name)
-
-
-def _spf_mechanism_ok(name: str, rest: str) -> bool:
-    args = _SPF_ARGS.get(name)
-    match = args.fullmatch(rest) if args else None
-    if match is None:
-        return False
-    groups = match.groupdict()
-    v4, v6 = groups.get("v4"), groups.get("v6")
-    if (v4 and int(v4) > 32) or (v6 and int(v6) > 128):
-        return False
-    if dom := groups.get("dom"):
-        return _domain_spec_ok(dom)
-    if ip4 := groups.get("ip4"):
-        return _address_ok(ipaddress.IPv4Address, ip4[1:])
-    if ip6 := groups.get("ip6"):
-        return _address_ok(ipaddress.IPv6Address, ip6[1:])
-    return True
-
-
-def _address_ok(kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address], text: str) -> bool:
-    try:
-        kind(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _macro_string_ok(text: str) -> bool:
-    """§7.1 macro-string: visible ASCII, every % part of a macro."""
-    printable = all("\x21" <= c <= "\x7e" for c in text)
-    return printable and "%" not in re.sub(_MACRO, "", text, flags=re.IGNORECASE)
-
-
-def _domain_spec_ok(text: str) -> bool:
-    """§7.1 domain-spec: a macro-string ending in ".toplabel" or a macro."""
-    return bool(text) and _macro_string_ok(text) and _DOMAIN_END.search(text) is not None
-
-
-# --- DMARC (RFC 7489 §6.3-6.4) ----------------------------------------------------------
-
-# §6.4: "v" *WSP "=" *WSP "DMARC1" (the version in upper case: %x44 %x4d ...).
-_DMARC = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|\Z)")
-_DMARC_LOOSE = re.compile(r"\s*v\s*=\s*dmarc1", re.IGNORECASE)
-_DMARC_TAG = re.compile(r"([a-z][a-z0-9_]*)[ \t]*=[ \t]*(.*)", re.IGNORECASE | re.DOTALL)
-_REPORT_SIZE = re.compile(r"[0-9]+[kmgt]?", re.IGNORECASE)
-# Each tag's valid values (lower-cased). np, psd and t are DMARCbis tags already in use.
-_DMARC_VALUES: dict[str, re.Pattern[str]] = {
-    "p": re.compile("none|quarantine|reject"),
-    "sp": re.compile("none|quarantine|reject"),
-    "np": re.compile("none|quarantine|reject"),
-    "adkim": re.compile("[rs]"),
-    "aspf": re.compile("[rs]"),
-    "pct": re.compile(r"(?=[0-9]{1,3}\Z)0*(?:100|[1-9]?[0-9])"),
-    "fo": re.compile(r"[01ds](?:[ \t]*:[ \t]*[01ds])*"),
-    "rf": re.compile(r"afrf(?:[ \t]*:[ \t]*afrf)*"),
-    "ri": re.compile("[0-9]{1,10}"),
-    "psd": re.compile("[ynu]"),
-    "t": re.compile("[yn]"),
-}
+    return _findings(domain, lint_spf(domain, txt))
 
 
 def evaluate_dmarc(domain: str, txt: Sequence[str] | None) -> list[Finding]:
     """Findings for the TXT records at `_dmarc.<domain>` (RFC 7489)."""
-    name = f"_dmarc.{domain}"
-    used, lookalikes = _select(_records(txt), _DMARC, _DMARC_LOOSE)
-    if not used:
-        rule = 'a record must begin with "v=DMARC1", in upper case (RFC 7489 §6.4)'
-        return [_missing("dmarc.missing", domain, name, lookalikes, rule)]
-    if len(used) > 1:
-        message = f"{len(used)} DMARC records at {name}: receivers apply no DMARC"
-        return [_finding("dmarc.multiple", domain, message, evidence="\n".join(used))]
-    record = used[0]
-    tags = _dmarc_tags(record)
-    findings: list[Finding] = []
-    if problems := _dmarc_problems(tags):
-        message = f"DMARC record at {name}: " + "; ".join(problems)
-        findings.append(_finding("dmarc.syntax", domain, message, evidence=record))
-    if next((v for t, v in tags if t == "p"), "").lower() == "none":
-        message = f"DMARC record at {name} has p=none: failing mail is delivered as usual"
-        findings.append(_finding("dmarc.policy-none", domain, message, evidence=record))
-    return findings
+    return _findings(domain, lint_dmarc(domain, txt))
 
 
-def _dmarc_tags(record: str) -> list[tuple[str, str]]:
-    """(tag, value) after the version, in order; a part that is no tag has tag ""."""
-    parts = (p.strip(" \t") for p in record.split(";")[1:])
-    tags = [(m[1].lower(), m[2]) if (m := _DMARC_TAG.fullmatch(p)) else ("", p) for p in parts]
-    return [(tag, value) for tag, value in tags if tag or value]  # a trailing ";" is fine
-
-
-def _dmarc_problems(tags: list[tuple[str, str]]) -> list[str]:
-    names = [tag for tag, _ in tags]
-    problems: list[str] = []
-    if "p" not in names:
-        problems.append("p= (none, quarantine or reject) is missing")
-    elif names[0] != "p":  # §6.3: "v" and "p" MUST appear in that order, first
-        problems.append("p= must come right after v=DMARC1")
-    seen: set[str] = set()
-    for tag, value in tags:
-        if tag in seen:
-            problems.append(f"{tag}= appears more than once")
-        seen.add(tag)
-        problems += _dmarc_tag_problems(tag, value)
-    return problems
-
-
-def _dmarc_tag_problems(tag: str, value: str) -> list[str]:
-    if not tag:
-        return [f"{value!r} is not a tag=value pair"]
-    if tag in ("rua", "ruf"):
-        uris = [u.strip(" \t") for u in value.split(",")]
-        return [f"{tag} {u!r} is not a mailto: address" for u in uris if not _dmarc_uri_ok(u)]
-    pattern = _DMARC_VALUES.get(tag)
-    if pattern is None:
-        return [f"unknown tag {tag}= (ignored by receivers)"]
-    return [] if pattern.fullmatch(value.lower()) else [f"invalid value {tag}={value}"]
-
-
-def _dmarc_uri_ok(uri: str) -> bool:
-    """§6.4 dmarc-uri: a URI with an optional "!size"; receivers need only support mailto."""
-    address, bang, size = uri.rpartition("!")
-    if bang and _REPORT_SIZE.fullmatch(size):
-        uri = address
-    return _MAILTO.fullmatch(uri) is not None
+def _findings(domain: str, problems: Iterable[RecordProblem]) -> list[Finding]:
+    return [finding(p.code, domain, p.message, evidence=p.evidence) for p in problems]
