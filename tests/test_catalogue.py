@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 import starttls_check
 from starttls_check.model import catalogue
 from starttls_check.model.catalogue import AREAS, CatalogueError, load
+from starttls_check.model.session import CertProblem
 
 PACKAGE = Path(starttls_check.__file__).parent
 TEXTS = PACKAGE / "model" / "texts"
@@ -32,15 +35,49 @@ def test_every_entry_loads_with_every_field() -> None:
         assert all(getattr(entry.explanation, f).strip() for f in ("what", "why", "fix", "verify"))
 
 
-def test_no_code_in_the_source_lacks_an_entry_and_no_entry_is_an_orphan() -> None:
+def unmatched(known: Iterable[str]) -> tuple[set[str], set[str]]:
+    """(codes the package's source uses without an entry, entries no source uses)."""
     source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))
     used = set(_CODE.findall(source))
-    from starttls_check.model.session import CertProblem
-
     if _BUILT.search(source):
         used |= {f"cert.{p.value}" for p in CertProblem if p is not CertProblem.NO_CERTIFICATE}
-    assert used - set(catalogue.codes()) == set()  # a finding without texts
-    assert set(catalogue.codes()) - used == set()  # texts no finding uses
+    return used - set(known), set(known) - used
+
+
+def test_no_code_in_the_source_lacks_an_entry_and_no_entry_is_an_orphan() -> None:
+    without_texts, orphans = unmatched(catalogue.codes())
+    assert without_texts == set()  # a finding without texts
+    assert orphans == set()  # texts no finding uses
+
+
+def codes_in(texts: Path) -> list[str]:
+    """Every code in a directory of data files, read as the catalogue reads its own."""
+    tables = {a: tomllib.loads((texts / f"{a}.toml").read_text(encoding="utf-8")) for a in AREAS}
+    return [code for area in AREAS for code in load(area, tables[area])]
+
+
+def test_a_code_cut_from_its_file_or_an_unused_entry_is_caught(tmp_path: Path) -> None:
+    """The test above fails when an entry goes missing or a stray one is added: shown on a
+    copy of the data files, edited as text."""
+    for path in TEXTS.glob("*.toml"):
+        shutil.copy(path, tmp_path)
+    assert unmatched(codes_in(tmp_path)) == (set(), set())
+    dns = tmp_path / "dns.toml"
+    text = dns.read_text(encoding="utf-8")
+    start = text.index('["mx.cname"]')
+    end = text.index('\n["', start) + 1
+    dns.write_text(text[:start] + text[end:], encoding="utf-8")
+    assert unmatched(codes_in(tmp_path)) == ({"mx.cname"}, set())
+    stray = text[start:end].replace('["mx.cname"]', '["mx.unused"]')
+    dns.write_text(text + "\n" + stray, encoding="utf-8")
+    assert unmatched(codes_in(tmp_path)) == (set(), {"mx.unused"})
+
+
+def test_a_code_twice_in_one_file_is_refused() -> None:
+    text = (TEXTS / "dns.toml").read_text(encoding="utf-8")
+    start = text.index('["mx.cname"]')
+    with pytest.raises(tomllib.TOMLDecodeError):
+        tomllib.loads(text + "\n" + text[start : text.index('\n["', start)])
 
 
 def test_a_missing_field_or_a_code_in_the_wrong_file_is_refused() -> None:
