@@ -25,10 +25,11 @@ import pytest
 from starttls_check.demo.loopback import signed_zones
 from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
 from starttls_check.demo.loopback.signed_zones import SignedTree, build_signed_tree
-from starttls_check.dns import dnssec
 from starttls_check.dns.anchors import ROOT_ANCHORS, TrustAnchors, parse_trust_anchors
+from starttls_check.dns.answers import judge_answer
+from starttls_check.dns.client import DnsClient
 from starttls_check.dns.dnssec import validated_query
-from starttls_check.dns.dnssec_proofs import DnssecStatus, ValidatedAnswer
+from starttls_check.dns.verdict import DnssecStatus, ValidatedAnswer, ValidationEnd
 from starttls_check.model.dns import DnsStatus
 from starttls_check.model.settings import Nameserver
 
@@ -64,7 +65,8 @@ def ask(
     async def main() -> ValidatedAnswer:
         async with server:
             servers = (*extra_servers, Nameserver(host=server.host, port=server.port))
-            return await validated_query(servers, name, rdtype, trust, timeout=timeout, now=now)
+            client = DnsClient(servers, timeout=timeout)
+            return await validated_query(client, name, rdtype, trust, now=now)
 
     answer = asyncio.run(main())
     server.raise_errors()
@@ -249,14 +251,14 @@ def test_wildcard_answer_needs_proof_that_the_name_does_not_exist() -> None:
     now = NOW.timestamp()
     a = dns.rdatatype.A
 
-    with pytest.raises(dnssec.ValidationEnd) as caught:
-        dnssec._judge_answer(wire_trip(response), qname, a, origin, dnskeys, now)
+    with pytest.raises(ValidationEnd) as caught:
+        judge_answer(wire_trip(response), qname, a, origin, dnskeys, now)
     assert caught.value.answer.reason == (
         "wildcard answer for host.wild.test. without proof that host.wild.test. does not exist"
     )
     for rdtype, covers in ((dns.rdatatype.NSEC, 0), (dns.rdatatype.RRSIG, dns.rdatatype.NSEC)):
         response.authority.append(zone.find_rrset(wildcard, rdtype, covers))  # covers host
-    judged = dnssec._judge_answer(wire_trip(response), qname, a, origin, dnskeys, now)
+    judged = judge_answer(wire_trip(response), qname, a, origin, dnskeys, now)
     assert isinstance(judged, ValidatedAnswer)
     assert (judged.status, judged.records) == (SECURE, ("127.0.0.7",))
 
@@ -268,10 +270,8 @@ def test_nsec3_denial_is_indeterminate_not_bogus(tree: SignedTree) -> None:
     nsec3 = "1 0 0 - 0P9MHAVEQVM6T7VBL5LOP2U3T2RP3TOM A RRSIG"
     response.authority.append(dns.rrset.from_text("x.example.test.", 300, "IN", "NSEC3", nsec3))
     dnskeys = dns.rrset.from_rdata("example.test.", 3600, tree.keys["example.test."].zsk.dnskey)
-    with pytest.raises(dnssec.ValidationEnd) as caught:
-        dnssec._judge_answer(
-            wire_trip(response), qname, dns.rdatatype.A, origin, dnskeys, NOW.timestamp()
-        )
+    with pytest.raises(ValidationEnd) as caught:
+        judge_answer(wire_trip(response), qname, dns.rdatatype.A, origin, dnskeys, NOW.timestamp())
     assert caught.value.answer.status == INDETERMINATE
     assert (
         caught.value.answer.reason

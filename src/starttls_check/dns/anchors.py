@@ -14,11 +14,8 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 from dns.rdtypes.ANY.DS import DS
 from dns.rdtypes.dnskeybase import Flag
 
-from .dnssec_proofs import (
-    one_line,
-    usable_algorithm,
-    usable_ds,
-)
+from .signatures import usable_algorithm, usable_ds
+from .verdict import one_line
 
 ROOT_ANCHORS_TEXT = """\
 ; The IANA root zone trust anchors, from https://data.iana.org/root-anchors/root-anchors.xml

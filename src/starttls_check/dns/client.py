@@ -3,6 +3,11 @@
 The resolver never reads /etc/resolv.conf: the caller names the servers. dnspython's
 exceptions are translated here, once, into `DnsStatus` values, because "no such domain",
 "no record of that type", "server failure" and "timeout" mean different things to a user.
+
+Two ways to ask, one set of servers and one bound on queries in flight: `query` for the
+records of a name (aliases followed, the AD flag read), and `fetch_message` for the whole
+response, RRSIGs and denial proofs included, which DNSSEC validation (dns/dnssec.py) judges
+itself.
 """
 
 from __future__ import annotations
@@ -10,11 +15,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
 import dns.flags
+import dns.message
 import dns.name
 import dns.nameserver
+import dns.rcode
+import dns.rdatatype
 import dns.resolver
 
 from ..model.dns import DnsStatus
@@ -22,6 +31,7 @@ from ..model.settings import Nameserver
 
 MAX_RECORDS = 256  # more records than any sane answer has; the rest is ignored
 MAX_QUERIES_IN_FLIGHT = 32  # a thousand domains must not mean three thousand queries at once
+_PAYLOAD = 1232  # the 2020 DNS flag day's safe UDP size; TCP when the answer is larger
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,10 +45,24 @@ class DnsAnswer:
     authenticated: bool = False  # the AD flag: the name server says it validated DNSSEC
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsMessage:
+    """One question's whole response (NOERROR or NXDOMAIN), or why none came."""
+
+    status: DnsStatus
+    """OK when ``message`` is set, whatever its rcode; else the failure."""
+    message: dns.message.Message | None = None
+    detail: str = ""
+    """Why there is no message, in a few words: ``timeout``, ``REFUSED``, ..."""
+
+
 class DnsClient:
     """Asks the injected name servers, with EDNS and a bounded time per question."""
 
     def __init__(self, nameservers: tuple[Nameserver, ...], *, timeout: float) -> None:
+        self._nameservers = nameservers
+        self._timeout = timeout
+        self._silent: set[Nameserver] = set()  # failed once: asked last from then on
         resolver = dns.asyncresolver.Resolver(configure=False)
         resolver.nameservers = [dns.nameserver.Do53Nameserver(n.host, n.port) for n in nameservers]
         resolver.lifetime = timeout
@@ -76,6 +100,48 @@ class DnsClient:
             status=DnsStatus.OK, records=records, cname_chain=chain, authenticated=authenticated
         )
 
+    async def fetch_message(
+        self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, *, dnssec: bool = False
+    ) -> DnsMessage:
+        """The whole response to one question, every section as the server sent it.
+
+        ``dnssec`` sets DO (RFC 3225), so RRSIGs and denial proofs come along, and CD
+        (RFC 4035 §3.2.2), so a validating resolver hands over what it finds bogus instead
+        of SERVFAIL: the caller judges, and can say why. UDP first, TCP when the answer is
+        truncated (RFC 7766 §5). Servers are asked in order until one answers NOERROR or
+        NXDOMAIN; never raises for what the servers do.
+        """
+        query = dns.message.make_query(name, rdtype, want_dnssec=dnssec, payload=_PAYLOAD)
+        if dnssec:
+            query.flags |= dns.flags.CD
+        failure = DnsMessage(status=DnsStatus.UNREACHABLE, detail="no name server to ask")
+        for server in sorted(self._nameservers, key=lambda ns: ns in self._silent):
+            async with self._in_flight:
+                outcome = await self._exchange(query, server)
+            if outcome.message is not None:
+                return outcome
+            # Asked last from now on: a silent server would cost a timeout per query.
+            # (dnspython's asyncio UDP ignores ICMP port unreachable, so even a closed
+            # port on loopback is a timeout.)
+            self._silent.add(server)
+            failure = outcome
+        return failure
+
+    async def _exchange(self, query: dns.message.Message, server: Nameserver) -> DnsMessage:
+        try:
+            response, _ = await dns.asyncquery.udp_with_fallback(
+                query, server.host, timeout=self._timeout, port=server.port
+            )
+        except dns.exception.Timeout:
+            return DnsMessage(status=DnsStatus.TIMEOUT, detail="timeout")
+        except (OSError, EOFError) as exc:
+            return DnsMessage(status=DnsStatus.UNREACHABLE, detail=f"unreachable ({_line(exc)})")
+        except dns.exception.DNSException as exc:
+            return DnsMessage(status=DnsStatus.MALFORMED, detail=f"malformed answer ({_line(exc)})")
+        if response.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            return DnsMessage(status=DnsStatus.OK, message=response)
+        return DnsMessage(status=DnsStatus.SERVFAIL, detail=dns.rcode.to_text(response.rcode()))
+
 
 def _no_nameservers(exc: dns.resolver.NoNameservers) -> DnsAnswer:
     """All servers failed: unreachable if none of them ever answered, else a server failure."""
@@ -85,3 +151,8 @@ def _no_nameservers(exc: dns.resolver.NoNameservers) -> DnsAnswer:
         reasons = "; ".join(f"{e[0]} port {e[2]}: {e[3]}" for e in errors[:3])
         return DnsAnswer(status=DnsStatus.UNREACHABLE, detail=f"name server unreachable: {reasons}")
     return DnsAnswer(status=DnsStatus.SERVFAIL, detail=str(exc)[:300])
+
+
+def _line(exc: BaseException) -> str:
+    """An exception as one bounded line: it ends up in a report."""
+    return (" ".join(str(exc).split()) or type(exc).__name__)[:300]

@@ -26,7 +26,7 @@ from .txt import decode_txt_rdata
 
 if TYPE_CHECKING:
     from ..dns.anchors import TrustAnchors
-from ..dns.dnssec_proofs import ValidatedAnswer
+from ..dns.verdict import ValidatedAnswer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,9 +123,7 @@ async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> Validate
     from ..dns.dnssec import validated_query
 
     anchors = env.anchors or ROOT_ANCHORS
-    return await validated_query(
-        env.nameservers, name, rdtype, anchors, timeout=env.timeout, now=env.now
-    )
+    return await validated_query(env.dns, name, rdtype, anchors, now=env.now)
 
 
 def _downgraded(lookup: TlsaLookup, why: str) -> TlsaLookup:
