@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from starttls_check.model import catalogue
 from starttls_check.model.catalogue import finding
 from starttls_check.model.dns import DnsFacts, DnsStatus, MxHost
-from starttls_check.model.findings import Verdict
+from starttls_check.model.findings import Subject, Verdict
 from starttls_check.model.report import DomainReport, HostReport
 from starttls_check.model.session import (
     CertificateInfo,
@@ -83,8 +83,8 @@ def sample_report() -> DomainReport:
         chain=(cert_info("mail.other.test", -3),),
         handshake_ms=4.1,
     )
-    subject2 = "mx2.example.test [127.0.0.3]:25"
-    subject3 = "mx3.example.test [127.0.0.4]:25"
+    subject2 = Subject(host="mx2.example.test", address="127.0.0.3", port=25)
+    subject3 = Subject(host="mx3.example.test", address="127.0.0.4", port=25)
     hosts = (
         host_report(
             "mx1.example.test",

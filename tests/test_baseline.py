@@ -52,7 +52,7 @@ def drift_of(before: DomainReport, after: DomainReport | None = None) -> tuple[F
 
 def drift(before: DomainReport, after: DomainReport | None = None) -> list[tuple[str, str, str]]:
     """(code, severity, subject) of each drift finding."""
-    return [(f.code, f.severity, f.subject) for f in drift_of(before, after)]
+    return [(f.code, f.severity, str(f.subject)) for f in drift_of(before, after)]
 
 
 def with_host(report: DomainReport, index: int, **changes: Any) -> DomainReport:
@@ -180,7 +180,9 @@ def test_starttls_lost(
 ) -> None:
     before = with_facts(sample_report(), 0, **before_facts)
     found = drift_of(before, with_facts(sample_report(), 0, **now_facts))
-    assert [(f.code, f.severity, f.subject) for f in found] == [("drift.starttls-lost", WARN, MX1)]
+    assert [(f.code, f.severity, str(f.subject)) for f in found] == [
+        ("drift.starttls-lost", WARN, MX1)
+    ]
     assert message in found[0].message
     target = ProbeTarget(mx="mx1.example.test", preference=10, address="127.0.0.2", port=25)
     assert found[0].subject == subject_of(target)  # the same subject as the host's findings
@@ -204,7 +206,9 @@ ORDER = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 def test_tls_downgraded(old: str, new: str) -> None:
     before = with_tls(sample_report(), 0, version=old)
     found = drift_of(before, with_tls(sample_report(), 0, version=new))
-    assert [(f.code, f.severity, f.subject) for f in found] == [("drift.tls-downgraded", WARN, MX1)]
+    assert [(f.code, f.severity, str(f.subject)) for f in found] == [
+        ("drift.tls-downgraded", WARN, MX1)
+    ]
     assert found[0].message == f"{old} → {new}"
 
 
@@ -226,7 +230,9 @@ def test_unknown_version_now_is_not_a_downgrade() -> None:
 
 def test_cert_changed() -> None:
     found = drift_of(with_leaf(sample_report(), 0, sha256_fingerprint="ef" * 32))
-    assert [(f.code, f.severity, f.subject) for f in found] == [("drift.cert-changed", INFO, MX1)]
+    assert [(f.code, f.severity, str(f.subject)) for f in found] == [
+        ("drift.cert-changed", INFO, MX1)
+    ]
     assert found[0].evidence == f"sha256 {'ef' * 32} -> {'ab' * 32}"
 
 
@@ -276,7 +282,7 @@ def test_cert_worse_by_validity_or_key(
     if reason is None:
         assert (found[0].code, found[0].severity) == ("drift.cert-changed", INFO)
     else:
-        assert (found[0].code, found[0].severity, found[0].subject) == (
+        assert (found[0].code, found[0].severity, str(found[0].subject)) == (
             "drift.cert-worse",
             WARN,
             MX1,
@@ -341,9 +347,9 @@ def reject(document: Any) -> str:
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        (2, "written by a newer starttls-check (schema version 2); this version reads 1"),
-        (0, "unsupported (schema version 0); this version reads 1"),
-        (-1, "unsupported (schema version -1); this version reads 1"),
+        (3, "written by a newer starttls-check (schema version 3); this version reads 1 and 2"),
+        (0, "unsupported (schema version 0); this version reads 1 and 2"),
+        (-1, "unsupported (schema version -1); this version reads 1 and 2"),
         ("1", 'schema_version is a string "1", not an integer'),
         (1.0, "schema_version is a number 1.0, not an integer"),
         (True, "schema_version is a boolean true, not an integer"),
@@ -480,3 +486,10 @@ def test_load_baseline_unreadable(tmp_path: Path, name: str) -> None:
     with pytest.raises(BaselineError, match="cannot read baseline") as caught:
         load_baseline(path)
     assert str(caught.value).startswith(str(path))
+
+
+def test_a_version_1_baseline_is_still_read() -> None:
+    """Version 2 changed findings, sender outcomes and policy facts, not what drift reads."""
+    document = document_of(sample_report())
+    document["schema_version"] = 1
+    assert set(parse_baseline(document, SOURCE)) == {r["ascii_domain"] for r in document["reports"]}

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from starttls_check.checks.capabilities import evaluate_capabilities, keyword
-from starttls_check.model.findings import Finding, Severity
+from starttls_check.model.findings import Finding, Severity, Subject
 from starttls_check.model.session import Reply, SessionFacts, TlsResult
 
 from .samples import CATALOGUE
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL
-SUBJECT = "mx.example.com [192.0.2.1]:25"
+SUBJECT = Subject(host="mx.example.com", address="192.0.2.1", port=25)
 CLEAR = ("PIPELINING", "SIZE 10240000", "8BITMIME", "SMTPUTF8", "CHUNKING", "STARTTLS")
 INSIDE = ("PIPELINING", "SIZE 10240000", "8BITMIME", "SMTPUTF8", "CHUNKING")
 # What a Cisco ASA with default ESMTP inspection lets through (mask-banner, no allow-tls).

@@ -507,7 +507,7 @@ def test_every_address_of_an_mx_is_probed_ipv4_and_ipv6() -> None:
         ("127.0.0.2", Verdict.PASS),
         ("::1", Verdict.FAIL),
     ]
-    assert [f.subject for f in report.all_findings()] == [
+    assert [str(f.subject) for f in report.all_findings()] == [
         "mx.dual.test [::1]:" + str(report.hosts[1].port)
     ]
 

@@ -279,6 +279,6 @@ def test_demo_runs_offline_and_reports_each_case() -> None:
     (host,) = reports["secure.test"]["hosts"]
     assert codes("secure.test") == ["dane.matched"]
     assert host["dane"]["authenticated"] is True
-    assert host["senders"]["mta_sts"] == "delivers encrypted and authenticated"
-    assert host["senders"]["dane"] == "delivers encrypted and authenticated (TLSA matched)"
+    assert host["senders"]["mta_sts"]["reason"] == "delivers encrypted and authenticated"
+    assert host["senders"]["dane"]["delivery"] == "encrypted-authenticated"
     assert reports["secure.test"]["policies"]["mta_sts"]["mode"] == "enforce"

@@ -23,6 +23,7 @@ from starttls_check.demo.loopback.https_server import (
 )
 from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from starttls_check.demo.loopback.smtp_server import server_tls_context
+from starttls_check.judge.mta_sts import judge_fetch
 from starttls_check.model.dns import DnsStatus
 from starttls_check.model.findings import Severity
 from starttls_check.model.session import CertProblem, TrustVerdict
@@ -430,18 +431,13 @@ def fetch(
     async def main() -> FetchResult:
         async with server:
             return await fetch_policy(
-                "127.0.0.1",
-                server.port,
-                HOST,
-                store=store,
-                timeout=timeout,
-                now=datetime.now(UTC),
-                max_bytes=max_bytes,
+                "127.0.0.1", server.port, HOST, timeout=timeout, max_bytes=max_bytes
             )
 
     result = asyncio.run(main())
     server.raise_errors()
-    return result, server
+    # As a run does: the edge gathers, the judge decides what the served chain means.
+    return judge_fetch(result, store, datetime.now(UTC)), server
 
 
 def test_good_policy_is_fetched_as_senders_ask_for_it(
@@ -598,9 +594,7 @@ def test_connection_refused(store: TrustStore) -> None:
         port = probe.getsockname()[1]
 
     async def main() -> FetchResult:
-        return await fetch_policy(
-            "127.0.0.1", port, HOST, store=store, timeout=2, now=datetime.now(UTC)
-        )
+        return await fetch_policy("127.0.0.1", port, HOST, timeout=2)
 
     result = asyncio.run(main())
     assert result.failure is FetchFailure.CONNECT
@@ -609,9 +603,7 @@ def test_connection_refused(store: TrustStore) -> None:
 
 def test_names_are_refused_before_any_connection(store: TrustStore) -> None:
     async def main() -> FetchResult:
-        return await fetch_policy(
-            "localhost", 443, HOST, store=store, timeout=1, now=datetime.now(UTC)
-        )
+        return await fetch_policy("localhost", 443, HOST, timeout=1)
 
     with pytest.raises(ValueError, match="localhost"):
         asyncio.run(main())
@@ -704,9 +696,7 @@ def test_loopback_server_surfaces_handler_errors(
 
     async def main() -> FetchResult:
         async with server:
-            return await fetch_policy(
-                "127.0.0.1", server.port, HOST, store=store, timeout=2, now=datetime.now(UTC)
-            )
+            return await fetch_policy("127.0.0.1", server.port, HOST, timeout=2)
 
     result = asyncio.run(main())
     assert result.failure is FetchFailure.MALFORMED

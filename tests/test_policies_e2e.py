@@ -271,9 +271,9 @@ def tlsa(*rdatas: str) -> Callable[[int], list[str]]:
 
 def assert_senders(host: HostReport, *, opportunistic: str, mta_sts: str, dane: str) -> None:
     assert host.senders is not None
-    assert host.senders.opportunistic == opportunistic
-    assert host.senders.mta_sts == mta_sts
-    assert host.senders.dane == dane
+    assert host.senders.opportunistic.reason == opportunistic
+    assert host.senders.mta_sts.reason == mta_sts
+    assert host.senders.dane.reason == dane
 
 
 # --- DANE -------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def test_dane_ta_matching_the_served_ca(pki: Pki) -> None:
     assert "the leaf chains to it" in host.dane.reason
     assert "matched certificate 1" in host.dane.matches[0]  # the CA, second in the chain
     assert host.senders is not None
-    assert host.senders.dane == DANE_MATCHED
+    assert host.senders.dane.reason == DANE_MATCHED
     assert out.report.verdict is Verdict.PASS
 
 
@@ -406,7 +406,7 @@ def test_expired_tlsa_signature_is_bogus_and_says_expired(pki: Pki) -> None:
     message = out.find("dane.tlsa-bogus").message
     assert f"RRSIG for {tlsa_owner(MX, host.port)} TLSA expired " in message
     assert host.senders is not None
-    assert host.senders.dane == DANE_DEFERS
+    assert host.senders.dane.reason == DANE_DEFERS
     assert out.report.verdict is Verdict.FAIL
 
 
@@ -449,10 +449,10 @@ def test_require_dane(
         assert "dane.required" in domain_codes
         required = out.find("dane.required")
         assert required.severity is Severity.FAIL
-        assert required.subject == DOMAIN
+        assert str(required.subject) == DOMAIN
         assert out.report.verdict is Verdict.FAIL
     assert out.host.senders is not None
-    assert out.host.senders.dane == expected_dane_sender
+    assert out.host.senders.dane.reason == expected_dane_sender
 
 
 @pytest.mark.parametrize("authenticated_data", [True, False], ids=["ad", "no-ad"])
@@ -483,13 +483,13 @@ def test_resolver_mode_trusts_the_ad_flag(pki: Pki, authenticated_data: bool) ->
         assert host.dane is not None
         assert host.dane.authenticated
         assert host.senders is not None
-        assert host.senders.dane == DANE_MATCHED
+        assert host.senders.dane.reason == DANE_MATCHED
     else:
         assert (lookup.dnssec, lookup.dnssec_reason) == ("insecure", "no AD flag")
         assert out.codes("dane.") == ["dane.tlsa-insecure"]
         assert host.dane is None
         assert host.senders is not None
-        assert host.senders.dane == DANE_IGNORED
+        assert host.senders.dane.reason == DANE_IGNORED
     assert out.report.verdict is Verdict.PASS
 
 
@@ -503,7 +503,7 @@ def test_validate_mode_ignores_the_ad_flag(pki: Pki) -> None:
     assert out.codes("dane.") == ["dane.tlsa-insecure"]
     assert "no DS for example.test.: unsigned delegation" in out.find("dane.tlsa-insecure").message
     assert out.host.senders is not None
-    assert out.host.senders.dane == DANE_IGNORED
+    assert out.host.senders.dane.reason == DANE_IGNORED
 
 
 # --- MTA-STS ----------------------------------------------------------------------------
@@ -518,8 +518,11 @@ def test_mta_sts_enforce_with_a_matching_mx(pki: Pki) -> None:
     assert out.codes("mta-sts.") == []
     assert out.report.policies is not None
     sts = out.report.policies.mta_sts
-    assert (sts.mode, sts.mx_patterns, sts.fetch_failure) == ("enforce", (MX,), None)
-    assert sts.policy_address == HTTPS_ADDRESS
+    assert (sts.mode, sts.mx_patterns) == ("enforce", (MX,))
+    assert sts.fetch is not None
+    assert (sts.fetch.failure, sts.fetch.address, sts.fetch.status) == (None, HTTPS_ADDRESS, 200)
+    assert sts.fetch.certificate is not None
+    assert sts.fetch.certificate.valid
     assert_senders(out.host, opportunistic=OPPORTUNISTIC, mta_sts=AUTHENTICATED, dane=DANE_NONE)
     assert out.report.verdict is Verdict.PASS
 
@@ -529,10 +532,12 @@ def test_mta_sts_enforce_with_the_mx_not_listed(pki: Pki) -> None:
     assert out.codes("mta-sts.") == ["mta-sts.mx-not-covered"]
     finding = out.find("mta-sts.mx-not-covered")
     assert finding.severity is Severity.FAIL
-    assert finding.subject == MX
+    assert str(finding.subject) == MX
     assert "mail.other.test" in finding.message
     assert out.host.senders is not None
-    assert out.host.senders.mta_sts == f"refuses delivery: {MX} is not in the policy's mx list"
+    assert (
+        out.host.senders.mta_sts.reason == f"refuses delivery: {MX} is not in the policy's mx list"
+    )
     assert out.report.verdict is Verdict.FAIL
 
 
@@ -542,7 +547,7 @@ def test_mta_sts_testing_mode_warns_and_delivers(pki: Pki) -> None:
     assert out.find("mta-sts.mode-testing").severity is Severity.INFO
     assert out.find("mta-sts.mx-not-covered").severity is Severity.WARN
     assert out.host.senders is not None
-    assert out.host.senders.mta_sts == (
+    assert out.host.senders.mta_sts.reason == (
         f"delivers as without a policy, and reports: {MX} is not in the policy's mx list "
         "(testing mode)"
     )
@@ -586,7 +591,9 @@ def test_mta_sts_policy_unavailable(
     assert f"(from {HTTPS_ADDRESS}): {kind}: " in finding.message
     assert detail in finding.message
     assert out.report.policies is not None
-    assert out.report.policies.mta_sts.fetch_failure == kind
+    fetch = out.report.policies.mta_sts.fetch
+    assert fetch is not None
+    assert fetch.failure == kind
     assert out.report.policies.mta_sts.mode is None
     assert_senders(out.host, opportunistic=OPPORTUNISTIC, mta_sts=STS_NONE, dane=DANE_NONE)
     assert out.report.verdict is Verdict.WARN
@@ -624,7 +631,7 @@ def test_require_mta_sts_with_a_testing_policy(pki: Pki) -> None:
     assert finding.severity is Severity.FAIL
     assert finding.message.endswith("mode testing")
     assert out.host.senders is not None
-    assert out.host.senders.mta_sts == AUTHENTICATED  # testing, and nothing to report
+    assert out.host.senders.mta_sts.reason == AUTHENTICATED  # testing, and nothing to report
     assert out.report.verdict is Verdict.FAIL
 
 
@@ -761,7 +768,7 @@ def test_tlsa_lookup_failure_is_reported(pki: Pki) -> None:
 def test_tlsa_lookup_failure_dane_sender_defers(pki: Pki) -> None:
     out = _tlsa_servfail(pki)
     assert out.host.senders is not None
-    assert out.host.senders.dane.startswith("defers delivery")
+    assert out.host.senders.dane.reason.startswith("defers delivery")
 
 
 def test_mta_sts_enforce_with_an_mx_without_starttls(pki: Pki) -> None:
@@ -785,7 +792,9 @@ def test_mta_sts_enforce_with_an_mx_without_starttls(pki: Pki) -> None:
 def test_mta_sts_policy_host_without_an_address(pki: Pki) -> None:
     out = check(pki, signed('_mta-sts TXT "v=STSv1; id=1;"'))
     assert out.report.policies is not None
-    assert out.report.policies.mta_sts.fetch_failure == "connect"
+    fetch = out.report.policies.mta_sts.fetch
+    assert fetch is not None
+    assert fetch.failure == "connect"
     assert out.codes("mta-sts.") == ["mta-sts.policy-unavailable"]
     assert f"{STS_HOST} has no address" in out.find("mta-sts.policy-unavailable").message
     assert out.report.verdict is Verdict.WARN

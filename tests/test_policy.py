@@ -19,12 +19,12 @@ from starttls_check.checks.tls_version import tls_minimum_findings
 from starttls_check.judge.gate import ExitCode, gate, gated_verdict
 from starttls_check.judge.policy import apply_policy
 from starttls_check.model.catalogue import finding
-from starttls_check.model.findings import Policy, Severity, Verdict, Waiver
+from starttls_check.model.findings import Policy, Severity, Subject, Verdict, Waiver
 from starttls_check.model.session import CertProblem, TrustVerdict
 
 from .samples import cert_info, sample_report
 
-SUBJECT = "mx.example.test [192.0.2.1]:25"
+SUBJECT = Subject(host="mx.example.test", address="192.0.2.1", port=25)
 
 
 @pytest.mark.parametrize(

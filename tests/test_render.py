@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from starttls_check.model.report import Delivery, PolicyUse, SenderOutcome
 from starttls_check.render.json_report import render_json
 from starttls_check.render.sanitize import terminal_safe
 from starttls_check.render.table import render_table
@@ -91,27 +92,22 @@ def test_schema_rejects_what_it_should() -> None:
 
 
 @pytest.mark.parametrize(
-    ("outcome", "short"),
+    ("delivery", "use", "absent", "short"),
     [
-        (
-            "no MTA-STS policy applies: delivers encrypted (TLSv1.3), certificate not checked",
-            "no policy → encrypted",
-        ),
-        ("refuses delivery: no STARTTLS", "REFUSES"),
-        (
-            "delivers as without a policy, and reports: no STARTTLS (testing mode)",
-            "testing, reports",
-        ),
-        (
-            "TLSA records are not DNSSEC-secure and are ignored: delivers in clear text",
-            "TLSA ignored → CLEAR TEXT",
-        ),
-        ("delivers encrypted and authenticated (TLSA matched)", "encrypted, authenticated"),
+        (Delivery.ENCRYPTED, PolicyUse.ABSENT, "no policy", "no policy → encrypted"),
+        (Delivery.REFUSED, PolicyUse.APPLIED, "no policy", "REFUSES"),
+        (Delivery.ENCRYPTED, PolicyUse.TESTING, "no policy", "testing, reports"),
+        (Delivery.CLEAR_TEXT, PolicyUse.IGNORED, "no TLSA", "TLSA ignored → CLEAR TEXT"),
+        (Delivery.AUTHENTICATED, PolicyUse.APPLIED, "no TLSA", "encrypted, authenticated"),
+        (Delivery.ENCRYPTED, PolicyUse.APPLIED, "no TLSA", "encrypted, unauthenticated"),
+        (Delivery.ENCRYPTED, PolicyUse.NOT_APPLICABLE, "", "encrypted"),
+        (Delivery.DEFERRED_IF_SIGNED, PolicyUse.APPLIED, "no TLSA", "defers if signed"),
     ],
 )
 def test_sender_outcomes_are_shortened_without_losing_the_consequence(
-    outcome: str, short: str
+    delivery: Delivery, use: PolicyUse, absent: str, short: str
 ) -> None:
     from starttls_check.render.table import _sender_word
 
-    assert _sender_word(outcome) == short
+    outcome = SenderOutcome(delivery=delivery, policy=use, reason="(the sentence)")
+    assert _sender_word(outcome, absent) == short

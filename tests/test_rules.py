@@ -18,7 +18,7 @@ from starttls_check.judge.gate import ExitCode, exit_code
 from starttls_check.model import catalogue
 from starttls_check.model.catalogue import Rule
 from starttls_check.model.dns import DnsFacts, DnsStatus, MxHost
-from starttls_check.model.findings import Finding, Severity, Verdict
+from starttls_check.model.findings import Finding, Severity, Subject, Verdict
 from starttls_check.model.report import HostReport
 from starttls_check.model.session import (
     CertProblem,
@@ -34,7 +34,7 @@ from starttls_check.model.session import (
 from .samples import CATALOGUE
 
 INFO, WARN, FAIL = Severity.INFO, Severity.WARN, Severity.FAIL
-SUBJECT = "mx.example.com [192.0.2.1]:25"
+SUBJECT = Subject(host="mx.example.com", address="192.0.2.1", port=25)
 DOMAIN = "example.com"
 
 
@@ -374,7 +374,7 @@ def test_null_mx_has_no_hosts_and_passes() -> None:
 
 def test_unresolvable_message_names_the_host_and_statuses() -> None:
     (finding,) = evaluate_dns(dns_facts(DEAD_MX))
-    assert finding.subject == "mx2.example.com"
+    assert str(finding.subject) == "mx2.example.com"
     assert "A: no-data" in finding.message
     assert "AAAA: no-data" in finding.message
 
@@ -382,7 +382,7 @@ def test_unresolvable_message_names_the_host_and_statuses() -> None:
 def test_cname_message_names_the_target() -> None:
     facts = dns_facts(mx_host("mx.example.com", "192.0.2.1", cname_chain=("a.example", "b.ex")))
     (finding,) = evaluate_dns(facts)
-    assert finding.subject == "mx.example.com"
+    assert str(finding.subject) == "mx.example.com"
     assert "b.ex" in finding.message
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ..model.catalogue import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Subject
 from ..model.session import Reply, SessionFacts
 from ..smtp.sansio import capability_keyword
 from .context import HostContext
@@ -39,7 +39,7 @@ def check_capabilities(host: HostContext) -> list[Finding]:
     return evaluate_capabilities(host.subject, host.facts)
 
 
-def evaluate_capabilities(subject: str, facts: SessionFacts) -> list[Finding]:
+def evaluate_capabilities(subject: Subject, facts: SessionFacts) -> list[Finding]:
     """Findings in the order of the session: clear EHLO, STARTTLS, EHLO inside TLS."""
     clear = _clear_capabilities(facts)
     after = facts.capabilities_after_tls
@@ -83,7 +83,7 @@ def _masked(clear: tuple[str, ...]) -> list[str]:
     return [c.strip() for c in clear if _MASKED_LINE.fullmatch(c.strip())]
 
 
-def _stripping(subject: str, facts: SessionFacts, clear: tuple[str, ...]) -> list[Finding]:
+def _stripping(subject: Subject, facts: SessionFacts, clear: tuple[str, ...]) -> list[Finding]:
     masked = _masked(clear)
     refused = _unrecognized_starttls(facts)
     if not masked and refused is None:
@@ -133,7 +133,7 @@ def _evidence(greeting: Reply | None, masked: list[str], refused: Reply | None) 
 
 
 def _auth_in_clear(
-    subject: str, clear: tuple[str, ...], after: tuple[str, ...] | None
+    subject: Subject, clear: tuple[str, ...], after: tuple[str, ...] | None
 ) -> list[Finding]:
     lines = [c for c in clear if keyword(c) == "AUTH"]
     if not lines:
@@ -148,7 +148,7 @@ def _auth_in_clear(
     return [finding("capabilities.auth-in-clear", subject, message, evidence=", ".join(lines))]
 
 
-def _inside_tls(subject: str, clear: tuple[str, ...], after: tuple[str, ...]) -> list[Finding]:
+def _inside_tls(subject: Subject, clear: tuple[str, ...], after: tuple[str, ...]) -> list[Finding]:
     findings = []
     if _has(after, "STARTTLS"):
         message = "STARTTLS is advertised again inside TLS (RFC 3207 §4.2: it must not be)"
@@ -159,7 +159,7 @@ def _inside_tls(subject: str, clear: tuple[str, ...], after: tuple[str, ...]) ->
     return findings
 
 
-def _requiretls(subject: str, clear: tuple[str, ...], after: tuple[str, ...]) -> list[Finding]:
+def _requiretls(subject: Subject, clear: tuple[str, ...], after: tuple[str, ...]) -> list[Finding]:
     if _has(after, "REQUIRETLS"):
         where = "inside TLS"
     elif _has(clear, "REQUIRETLS"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import assert_never
 
 from ..model.catalogue import finding
-from ..model.findings import Finding, Policy
+from ..model.findings import Finding, Policy, Subject
 from ..model.session import CertificateInfo, CertProblem, TrustVerdict
 from .context import HostContext
 
@@ -27,7 +27,7 @@ def check_expiry(host: HostContext) -> list[Finding]:
 
 
 def expiry_findings(
-    subject: str, chain: tuple[CertificateInfo, ...], trust: TrustVerdict, policy: Policy
+    subject: Subject, chain: tuple[CertificateInfo, ...], trust: TrustVerdict, policy: Policy
 ) -> list[Finding]:
     """`cert.expiring-soon` for a leaf still valid but within `cert_expiry_days` of its end."""
     unknowable = ("expired", "not-yet-valid", "no-certificate", "unparseable")
@@ -44,7 +44,7 @@ def expiry_findings(
 
 
 def evaluate_certificate(
-    subject: str, verdict: TrustVerdict, chain: tuple[CertificateInfo, ...]
+    subject: Subject, verdict: TrustVerdict, chain: tuple[CertificateInfo, ...]
 ) -> tuple[Finding, ...]:
     """One finding per problem, each saying what a person needs to act on it."""
     return tuple(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..dns.targets import ProbeTarget
 from ..model.dns import DnsFacts, TlsaLookup
-from ..model.findings import Finding, Policy
+from ..model.findings import Finding, Policy, Subject
 from ..model.report import HostReport, PolicyFacts
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome, TrustVerdict
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class HostContext:
     """One MX name x address x port, as the judge sees it."""
 
-    subject: str  # how findings name the address: `mx.example.com [192.0.2.1]:25`
+    subject: Subject  # how findings name the address: `mx.example.com [192.0.2.1]:25`
     target: ProbeTarget
     outcome: SessionOutcome  # the session's facts and the served chain
     earlier_attempts: tuple[SessionFacts, ...]  # sessions that ended on a 4xx before a retry

@@ -4,11 +4,11 @@ Pure; the matching itself is in policy/dane.py."""
 from __future__ import annotations
 
 from ..model.catalogue import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Subject
 from ..policy.dane import DaneResult, parse_tlsa_text
 
 
-def findings(result: DaneResult, subject: str) -> tuple[Finding, ...]:
+def findings(result: DaneResult, subject: Subject) -> tuple[Finding, ...]:
     """What `match_chain` implies for one MX address, one finding per code.
 
     Nothing when there are no records: whether their absence matters (`--require-dane`)
@@ -36,5 +36,5 @@ def _ignored_usage(record_text: str) -> bool:
     return not isinstance(record, str) and record.usage in (0, 1)
 
 
-def _finding(code: str, subject: str, message: str, evidence: str | None) -> Finding:
+def _finding(code: str, subject: Subject, message: str, evidence: str | None) -> Finding:
     return finding(code, subject, message, evidence=evidence)

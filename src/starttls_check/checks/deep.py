@@ -4,7 +4,7 @@ STARTTLS command injection."""
 from __future__ import annotations
 
 from ..model.catalogue import finding
-from ..model.findings import Finding, Severity
+from ..model.findings import Finding, Severity, Subject
 from ..model.session import DeepProbe, ProbeOutcome
 from .context import HostContext
 
@@ -25,7 +25,7 @@ def check_deep(host: HostContext) -> list[Finding]:
     return evaluate_deep(host.subject, host.deep)
 
 
-def evaluate_deep(subject: str, probes: tuple[DeepProbe, ...]) -> list[Finding]:
+def evaluate_deep(subject: Subject, probes: tuple[DeepProbe, ...]) -> list[Finding]:
     """One finding per weakness accepted, plus what could not be tested."""
     if not probes:
         return []

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model.catalogue import finding
-from ..model.dns import DnsStatus, TlsaLookup
+from ..model.dns import DnssecStatus, DnsStatus, TlsaLookup
 from ..model.findings import Finding, Policy
-from ..model.report import HostReport, PolicyFacts
+from ..model.report import HostReport, PolicyFacts, StsMode
 from ..model.session import Phase, SessionFacts
 from ..policy.mta_sts import FetchResult, authenticates
 from ..policy.mta_sts_txt import parse_sts_txt
@@ -32,15 +32,15 @@ def check_dane(host: HostContext) -> list[Finding]:
             message = f"TLSA lookup for {tlsa.owner} failed ({tlsa.status}): {tlsa.dnssec_reason}"
             return [finding("dane.lookup-failed", subject, message)]
         return []
-    if tlsa.dnssec == "insecure":
-        why = tlsa.dnssec_reason
+    status, why = dane_dnssec(tlsa)
+    if status is DnssecStatus.INSECURE:
         message = f"TLSA at {tlsa.owner} is not DNSSEC-secure ({why}): DANE senders ignore it"
         return [finding("dane.tlsa-insecure", subject, message)]
-    if tlsa.dnssec == "bogus":
-        message = f"TLSA at {tlsa.owner} fails DNSSEC validation: {tlsa.dnssec_reason}"
+    if status is DnssecStatus.BOGUS:
+        message = f"TLSA at {tlsa.owner} fails DNSSEC validation: {why}"
         return [finding("dane.tlsa-bogus", subject, message)]
-    if tlsa.dnssec != "secure":
-        message = f"DNSSEC status of {tlsa.owner} unknown: {tlsa.dnssec_reason}"
+    if status is not DnssecStatus.SECURE:
+        message = f"DNSSEC status of {tlsa.owner} unknown: {why}"
         return [finding("dane.tlsa-indeterminate", subject, message)]
     if host.dane is not None:
         return list(dane_findings(host.dane, subject))
@@ -53,13 +53,32 @@ def check_dane(host: HostContext) -> list[Finding]:
     return [finding("dane.no-starttls", subject, message)]
 
 
+def dane_dnssec(tlsa: TlsaLookup) -> tuple[DnssecStatus | None, str]:
+    """The DNSSEC status DANE senders act on, and why.
+
+    RFC 7672 §2.2: signed TLSA records count only when the domain's MX records and the MX
+    host's address records are secure too; otherwise an attacker could have chosen the host
+    (and its TLSA records). Such TLSA records are treated as insecure.
+    """
+    if tlsa.dnssec is not DnssecStatus.SECURE:
+        return tlsa.dnssec, tlsa.dnssec_reason
+    for status, what, why in (
+        (tlsa.mx_dnssec, f"the MX records of {tlsa.domain}", tlsa.mx_dnssec_reason),
+        (tlsa.address_dnssec, f"the address records of {tlsa.mx}", tlsa.address_dnssec_reason),
+    ):
+        if status is not None and status is not DnssecStatus.SECURE:
+            reason = f"TLSA is signed, but {what} are not secure ({why})"
+            return DnssecStatus.INSECURE, reason + ": DANE does not apply (RFC 7672 §2.2)"
+    return DnssecStatus.SECURE, tlsa.dnssec_reason
+
+
 def secure_tlsa(tlsa: TlsaLookup | None) -> bool:
     """DNSSEC-secure TLSA records exist: DANE senders use them (RFC 7672 §2.2)."""
     return (
         tlsa is not None
         and tlsa.status is DnsStatus.OK
         and bool(tlsa.records)
-        and tlsa.dnssec == "secure"
+        and dane_dnssec(tlsa)[0] is DnssecStatus.SECURE
     )
 
 
@@ -109,16 +128,14 @@ def domain_policy_findings(
             starttls_ok=tls_ok,
         )
     )
-    dane_in_use = any(t.dnssec == "secure" and t.records for t in facts.tlsa)
-    in_use = dane_in_use or mta.mode in ("enforce", "testing")
+    dane_in_use = any(secure_tlsa(t) for t in facts.tlsa)
+    in_use = dane_in_use or mta.mode in (StsMode.ENFORCE, StsMode.TESTING)
     findings += evaluate_tls_rpt(
         domain, _records(facts.tls_rpt.status, facts.tls_rpt.records), policy_in_use=in_use
     )
     findings += evaluate_spf(domain, _records(facts.spf.status, facts.spf.records))
     findings += evaluate_dmarc(domain, _records(facts.dmarc.status, facts.dmarc.records))
-    every_mx_secure = bool(facts.tlsa) and all(
-        t.dnssec == "secure" and t.records for t in facts.tlsa
-    )
+    every_mx_secure = bool(facts.tlsa) and all(secure_tlsa(t) for t in facts.tlsa)
     if policy.require_dane and not every_mx_secure:
         findings.append(
             finding(
@@ -127,7 +144,7 @@ def domain_policy_findings(
                 "the policy requires DANE: not every MX has DNSSEC-secure TLSA records",
             )
         )
-    if policy.require_mta_sts and mta.mode != "enforce":
+    if policy.require_mta_sts and mta.mode is not StsMode.ENFORCE:
         state = f"mode {mta.mode}" if mta.mode else "no usable policy"
         findings.append(
             finding(

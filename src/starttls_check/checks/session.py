@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model.catalogue import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Subject
 from ..model.session import (
     DEPRECATED_TLS,
     EVIDENCE_LIMIT,
@@ -48,7 +48,7 @@ def check_retries(host: HostContext) -> list[Finding]:
     return transient_findings(host.subject, host.earlier_attempts, host.facts)
 
 
-def evaluate_session(subject: str, facts: SessionFacts) -> tuple[Finding, ...]:
+def evaluate_session(subject: Subject, facts: SessionFacts) -> tuple[Finding, ...]:
     """Findings in the order a person reads the session; the error, if any, last."""
     findings = _dialogue(subject, facts)
     if facts.injected_plaintext is not None:
@@ -66,7 +66,7 @@ def evaluate_session(subject: str, facts: SessionFacts) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def _dialogue(subject: str, facts: SessionFacts) -> list[Finding]:
+def _dialogue(subject: Subject, facts: SessionFacts) -> list[Finding]:
     findings: list[Finding] = []
     greeting = facts.greeting
     if greeting is not None and greeting.code != 220:
@@ -106,7 +106,7 @@ def _dialogue(subject: str, facts: SessionFacts) -> list[Finding]:
     return findings
 
 
-def _error(subject: str, error: ProbeError) -> Finding:
+def _error(subject: Subject, error: ProbeError) -> Finding:
     if error.phase is Phase.CONNECT:
         code = _CONNECT_CODES.get(error.kind, "connect.error")
     elif error.kind is ErrorKind.PROTOCOL:
@@ -131,7 +131,7 @@ def transient_reply(facts: SessionFacts) -> Reply | None:
 
 
 def transient_findings(
-    subject: str, earlier: tuple[SessionFacts, ...], final: SessionFacts
+    subject: Subject, earlier: tuple[SessionFacts, ...], final: SessionFacts
 ) -> list[Finding]:
     """`smtp.transient`: what the first attempts got, and how the retry turned out."""
     if not earlier:

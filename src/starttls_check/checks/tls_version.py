@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model.catalogue import finding
-from ..model.findings import Finding, Policy
+from ..model.findings import Finding, Policy, Subject
 from ..model.session import TLS_VERSIONS
 from .context import HostContext
 
@@ -17,7 +17,7 @@ def check_minimum_version(host: HostContext) -> list[Finding]:
     return tls_minimum_findings(host.subject, tls.version if tls else None, host.policy)
 
 
-def tls_minimum_findings(subject: str, version: str | None, policy: Policy) -> list[Finding]:
+def tls_minimum_findings(subject: Subject, version: str | None, policy: Policy) -> list[Finding]:
     """`tls.below-minimum` when a version was negotiated below `--min-tls`."""
     if version is None or policy.min_tls is None:
         return []

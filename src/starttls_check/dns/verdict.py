@@ -7,18 +7,10 @@ proofs (dns/signatures.py, dns/nsec.py). No queries, no dnspython.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from ..model.dns import DnsStatus
+from ..model.dns import DnssecStatus, DnsStatus
 
-
-class DnssecStatus(StrEnum):
-    """RFC 4033 §5 / RFC 4035 §4.3: what validation concluded about one answer."""
-
-    SECURE = "secure"  # an unbroken chain of signatures from a trust anchor
-    INSECURE = "insecure"  # proven unsigned: a delegation without DS below the anchor
-    BOGUS = "bogus"  # should be signed, but a signature or proof is missing or wrong
-    INDETERMINATE = "indeterminate"  # could not tell: no anchor, timeout, server failure
+__all__ = ["DnssecStatus", "ValidatedAnswer", "ValidationEnd"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

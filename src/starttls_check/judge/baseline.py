@@ -22,7 +22,7 @@ from typing import Any
 
 from ..checks.context import DomainContext
 from ..model.catalogue import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Subject
 from ..model.report import DomainReport
 from ..model.serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
 from ..model.session import TLS_VERSIONS
@@ -77,6 +77,11 @@ def load_baseline(path: Path) -> Mapping[str, Mapping[str, Any]]:
     return parse_baseline(document, str(path))
 
 
+# Drift reads the hosts' addresses, TLS and certificates, which version 2 left as version 1
+# had them: a baseline kept from before an upgrade still works.
+_READABLE_VERSIONS = (1, SCHEMA_VERSION)
+
+
 def parse_baseline(document: Any, source: str) -> Mapping[str, Mapping[str, Any]]:
     """Check a decoded report document and index its domain reports by A-label."""
     if not isinstance(document, dict) or document.get("schema") != SCHEMA_NAME:
@@ -85,10 +90,11 @@ def parse_baseline(document: Any, source: str) -> Mapping[str, Mapping[str, Any]
         raise BaselineError(f"{source}: schema_version is missing")
     if not _is(version := document["schema_version"], (int,)):
         raise BaselineError(f"{source}: schema_version is {_show(version)}, not an integer")
-    if version != SCHEMA_VERSION:
+    if version not in _READABLE_VERSIONS:
         what = "written by a newer starttls-check" if version > SCHEMA_VERSION else "unsupported"
+        readable = " and ".join(str(v) for v in _READABLE_VERSIONS)
         raise BaselineError(
-            f"{source}: {what} (schema version {version}); this version reads {SCHEMA_VERSION}"
+            f"{source}: {what} (schema version {version}); this version reads {readable}"
         )
     reports: dict[str, Mapping[str, Any]] = {}
     try:
@@ -161,7 +167,7 @@ def _endpoint_drift(before: _Snapshot, after: _Snapshot) -> list[Finding]:
     return out
 
 
-def _cert_drift(subject: str, old: _Endpoint, new: _Endpoint) -> Finding:
+def _cert_drift(subject: Subject, old: _Endpoint, new: _Endpoint) -> Finding:
     a, b = old.leaf, new.leaf
     assert a is not None
     assert b is not None
@@ -200,9 +206,9 @@ def _downgraded(old: str | None, new: str | None) -> bool:
     return False
 
 
-def _subject(mx: str, address: str, port: int | None) -> str:
-    """The form of evaluate.subject_of: `mx.example.com [192.0.2.1]:25`."""
-    return f"{mx} [{address}]" + (f":{port}" if port is not None else "")
+def _subject(mx: str, address: str, port: int | None) -> Subject:
+    """As evaluate.subject_of names an address."""
+    return Subject(host=mx, address=address, port=port)
 
 
 # Reading: each function takes the JSON path it is at, for the error message.

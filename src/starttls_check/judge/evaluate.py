@@ -12,14 +12,16 @@ from ..checks.context import DomainContext, HostContext
 from ..checks.policies import secure_tlsa
 from ..dns.targets import ProbeTarget
 from ..model.dns import DnsFacts, DnsStatus
-from ..model.findings import SEVERITY_RANK, Finding, Policy, Severity, Verdict
-from ..model.report import DaneVerdict, DomainReport, HostReport, MtaStsFacts
+from ..model.findings import SEVERITY_RANK, Finding, Policy, Severity, Subject, Verdict
+from ..model.report import DaneVerdict, DomainReport, HostReport, MtaStsFacts, PolicyFacts
 from ..model.session import ErrorKind, Phase, SessionFacts
 from ..policy.dane import DaneResult, match_chain
+from ..policy.mta_sts import FetchResult
 from ..tls.certs import TrustStore
 from ..tls.chain_judgement import judge_chain
 from .counting import counts
 from .gathered import GatheredDomain, GatheredHost
+from .mta_sts import judge_fetch, mta_sts_facts
 from .policy import apply_policy
 from .registry import DOMAIN_CHECKS, HOST_CHECKS
 from .senders import sender_outcomes
@@ -32,9 +34,9 @@ _VERDICT_OF_SEVERITY = {
 _VERDICT_RANK = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2}
 
 
-def subject_of(target: ProbeTarget) -> str:
+def subject_of(target: ProbeTarget) -> Subject:
     """How findings name an address: `mx.example.com [192.0.2.1]:25`."""
-    return f"{target.mx} [{target.address}]:{target.port}"
+    return Subject(host=target.mx, address=target.address, port=target.port)
 
 
 def judge_domain(
@@ -44,7 +46,8 @@ def judge_domain(
     baseline: Mapping[str, Any] | None = None,
 ) -> DomainReport:
     """The report for one target, judged once from everything gathered for it."""
-    mta_sts = gathered.policies.mta_sts if gathered.policies is not None else None
+    policies, fetch = policy_facts(gathered, store)
+    mta_sts = policies.mta_sts if policies is not None else None
     hosts = tuple(
         judge_host(h, store, gathered.checked_at, policy, mta_sts) for h in gathered.hosts
     )
@@ -52,8 +55,8 @@ def judge_domain(
         name=gathered.name,
         dns=gathered.dns,
         hosts=hosts,
-        policies=gathered.policies,
-        fetch=gathered.fetch,
+        policies=policies,
+        fetch=fetch,
         policy=policy,
         baseline=baseline,
     )
@@ -68,8 +71,30 @@ def judge_domain(
         findings=findings,
         verdict=domain_verdict(gathered.dns, findings, hosts),
         policy=policy,
-        policies=gathered.policies,
+        policies=policies,
     )
+
+
+def policy_facts(
+    gathered: GatheredDomain, store: TrustStore
+) -> tuple[PolicyFacts | None, FetchResult | None]:
+    """The policy records as senders see them, and the judged MTA-STS fetch."""
+    records = gathered.policies
+    if records is None:
+        return None, None
+    fetch = (
+        judge_fetch(records.fetch, store, gathered.checked_at)
+        if records.fetch is not None
+        else None
+    )
+    facts = PolicyFacts(
+        tlsa=records.tlsa,
+        mta_sts=mta_sts_facts(gathered.name, records.mta_sts, fetch),
+        tls_rpt=records.tls_rpt,
+        spf=records.spf,
+        dmarc=records.dmarc,
+    )
+    return facts, fetch
 
 
 def judge_host(

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..dns.targets import ProbeTarget
-from ..model.dns import DnsFacts, TlsaLookup
-from ..model.report import PolicyFacts
+from ..model.dns import DnsFacts, TlsaLookup, TxtLookup
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
 from ..policy.mta_sts import FetchResult
 
@@ -27,6 +26,18 @@ class GatheredHost:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class GatheredPolicies:
+    """The domain's policy records as DNS and HTTPS gave them."""
+
+    tlsa: tuple[TlsaLookup, ...]
+    mta_sts: TxtLookup
+    tls_rpt: TxtLookup
+    spf: TxtLookup
+    dmarc: TxtLookup
+    fetch: FetchResult | None  # the MTA-STS policy fetch; None when none was announced
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GatheredDomain:
     """One target as asked: DNS, every address, and the domain's policy records."""
 
@@ -37,5 +48,4 @@ class GatheredDomain:
     elapsed_ms: float
     dns: DnsFacts
     hosts: tuple[GatheredHost, ...]
-    policies: PolicyFacts | None = None
-    fetch: FetchResult | None = None
+    policies: GatheredPolicies | None = None  # None without policy checks

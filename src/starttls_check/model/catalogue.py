@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .findings import Finding, Severity
+from .findings import Finding, Severity, Subject
 
 # Area -> the code prefixes its file holds, in the order `--explain list` shows them.
 AREAS: dict[str, tuple[str, ...]] = {
@@ -107,18 +107,21 @@ def entries() -> MappingProxyType[str, Entry]:
 
 def finding(
     code: str,
-    subject: str,
+    subject: Subject | str,
     message: str,
     *,
     evidence: str | None = None,
     severity: Severity | None = None,
 ) -> Finding:
-    """A finding for `code` with its catalogue severity (unless overridden) and hint."""
+    """A finding for `code` with its catalogue severity (unless overridden) and hint.
+
+    `subject` is an address's `Subject`, or a bare domain or host name.
+    """
     known = rule(code)
     return Finding(
         code=code,
         severity=severity or known.severity,
-        subject=subject,
+        subject=subject if isinstance(subject, Subject) else Subject(host=subject),
         message=message,
         hint=known.hint,
         evidence=evidence,

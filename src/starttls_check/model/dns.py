@@ -18,6 +18,15 @@ class DnsStatus(StrEnum):
     MALFORMED = "malformed"  # an answer arrived but could not be used
 
 
+class DnssecStatus(StrEnum):
+    """RFC 4033 §5 / RFC 4035 §4.3: what validation concluded about one answer."""
+
+    SECURE = "secure"  # an unbroken chain of signatures from a trust anchor
+    INSECURE = "insecure"  # proven unsigned: a delegation without DS below the anchor
+    BOGUS = "bogus"  # should be signed, but a signature or proof is missing or wrong
+    INDETERMINATE = "indeterminate"  # could not tell: no anchor, timeout, server failure
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MxHost:
     """One MX target as DNS described it, with the addresses it resolved to."""
@@ -61,6 +70,13 @@ class TlsaLookup:
     mx: str
     owner: str  # _25._tcp.mx.example.com.
     status: DnsStatus
-    dnssec: str  # secure, insecure, bogus, indeterminate; "" when there was nothing to check
+    dnssec: DnssecStatus | None  # of the TLSA answer; None when there was nothing to check
     dnssec_reason: str
     records: tuple[str, ...]
+    # RFC 7672 §2.2: secure TLSA records count only when the domain's MX records and the
+    # MX host's address records are secure too. Asked only for secure TLSA; None otherwise.
+    domain: str = ""  # whose MX records named this host
+    mx_dnssec: DnssecStatus | None = None
+    mx_dnssec_reason: str = ""
+    address_dnssec: DnssecStatus | None = None
+    address_dnssec_reason: str = ""

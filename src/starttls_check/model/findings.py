@@ -29,12 +29,26 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    """What a finding is about: a domain or MX host, or one address and port of an MX."""
+
+    host: str  # the MX host name; for domain-wide findings, the domain
+    address: str | None = None
+    port: int | None = None
+
+    def __str__(self) -> str:
+        if self.address is None:
+            return self.host
+        return f"{self.host} [{self.address}]:{self.port}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     """A judgement with a stable code, for people (message, hint) and machines (code)."""
 
     code: str
     severity: Severity
-    subject: str
+    subject: Subject
     message: str
     hint: str
     evidence: str | None = None
@@ -42,8 +56,8 @@ class Finding:
 
     @property
     def host(self) -> str:
-        """The MX host (or domain) the finding is about: the subject's first word."""
-        return self.subject.split(" ", 1)[0]
+        """The MX host (or domain) the finding is about."""
+        return self.subject.host
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

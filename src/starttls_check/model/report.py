@@ -5,10 +5,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from .dns import DnsFacts, TlsaLookup, TxtLookup
 from .findings import Finding, Policy, Verdict
 from .session import DeepProbe, SessionFacts, TrustVerdict
+
+
+class StsMode(StrEnum):
+    """What an MTA-STS policy asks senders to do with an MX that fails it."""
+
+    ENFORCE = "enforce"  # do not deliver
+    TESTING = "testing"  # deliver, and report (TLS-RPT, RFC 8460)
+    NONE = "none"  # no policy: the way to withdraw one (RFC 8461 §8.3)
+
+
+class FetchFailure(StrEnum):
+    """Why a policy fetch gave senders no policy; the first thing a sender would trip on."""
+
+    CONNECT = "connect"  # refused, unreachable
+    TLS = "tls"  # the handshake failed (or TLS broke mid-response)
+    CERTIFICATE = "certificate"  # not valid for mta-sts.<domain> (RFC 8461 §3.3)
+    REDIRECT = "redirect"  # any 3xx: senders must not follow redirects (RFC 8461 §3.3)
+    HTTP_STATUS = "http-status"  # anything but 200
+    CONTENT_TYPE = "content-type"  # not text/plain
+    TOO_LARGE = "too-large"  # over the size limit
+    TIMEOUT = "timeout"  # some phase took longer than the timeout
+    MALFORMED = "malformed"  # not HTTP/1.x we can read: bad status line, framing, cut short
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyFetch:
+    """How fetching `https://mta-sts.<domain>/.well-known/mta-sts.txt` went."""
+
+    url: str
+    address: str  # "" when the policy host has no address
+    port: int
+    failure: FetchFailure | None  # why senders get no policy; None when they get it
+    reason: str  # why, for a person; "" on success
+    status: int | None  # the HTTP status, when a response head was read
+    content_type: str | None
+    tls_version: str | None
+    certificate: TrustVerdict | None  # the served chain judged for the policy host
+    elapsed_ms: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,11 +56,9 @@ class MtaStsFacts:
 
     txt: TxtLookup
     policy_host: str
-    policy_address: str | None
-    fetch_failure: str | None  # why senders get no policy; None when fetched (or not tried)
-    fetch_reason: str
+    fetch: PolicyFetch | None  # None when the TXT record announces no policy
     policy_text: str | None
-    mode: str | None  # enforce, testing, none; None without a usable policy
+    mode: StsMode | None  # None without a usable policy
     mx_patterns: tuple[str, ...]
 
 
@@ -47,13 +84,45 @@ class DaneVerdict:
     unusable: tuple[str, ...]  # "0 0 1 …: usage PKIX-TA(0) is ignored for SMTP"
 
 
+class Delivery(StrEnum):
+    """What a sender does with a message for one address."""
+
+    AUTHENTICATED = "encrypted-authenticated"  # TLS, and the server proved who it is
+    ENCRYPTED = "encrypted"  # TLS without authenticating the server
+    CLEAR_TEXT = "clear-text"
+    REFUSED = "refused"  # the sender will not deliver here
+    DEFERRED = "deferred"  # queued and retried later (a DNSSEC failure)
+    DEFERRED_IF_SIGNED = "deferred-if-signed"  # deferred if the MX's zone is signed
+    CANNOT_DELIVER = "cannot-deliver"  # the server does not take a message at all
+    UNTESTED = "untested"  # the address could not be reached from here
+
+
+class PolicyUse(StrEnum):
+    """Whether the sender's policy (MTA-STS or DANE) governed what it did here."""
+
+    APPLIED = "applied"
+    ABSENT = "absent"  # no MTA-STS policy, no TLSA records: it acts opportunistically
+    IGNORED = "ignored"  # TLSA records that are not DNSSEC-secure
+    TESTING = "testing"  # an MTA-STS policy in testing mode: delivers anyway, and reports
+    NOT_APPLICABLE = "not-applicable"  # the opportunistic sender has no policy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SenderOutcome:
+    """One kind of sender at one address: what it does, under which policy, and why."""
+
+    delivery: Delivery
+    policy: PolicyUse
+    reason: str  # the whole outcome in one sentence, for people
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SenderOutcomes:
     """What three kinds of sender do with this address: the question domain owners ask."""
 
-    opportunistic: str  # encrypts if it can, accepts any certificate
-    mta_sts: str  # applies the domain's MTA-STS policy
-    dane: str  # validates DNSSEC and TLSA records
+    opportunistic: SenderOutcome  # encrypts if it can, accepts any certificate
+    mta_sts: SenderOutcome  # applies the domain's MTA-STS policy
+    dane: SenderOutcome  # validates DNSSEC and TLSA records
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

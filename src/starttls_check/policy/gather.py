@@ -9,18 +9,18 @@ resolved by us and fetched from that address, never by name.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..dns.client import DnsAnswer, DnsClient
-from ..model.dns import DnsStatus, TlsaLookup, TxtLookup
-from ..model.report import MtaStsFacts
+from ..model.dns import DnssecStatus, DnsStatus, TlsaLookup, TxtLookup
 from ..model.settings import Nameserver
 from ..tls.certs import TrustStore
 from .dane import tlsa_owner
-from .mta_sts import FetchFailure, FetchResult, parse_policy
+from .mta_sts import FetchFailure, FetchResult
 from .mta_sts_txt import parse_sts_txt
 from .txt import decode_txt_rdata
 
@@ -79,7 +79,7 @@ async def gather_tlsa(
                 mx=mx,
                 owner=tlsa_owner(mx, port),
                 status=DnsStatus.TIMEOUT,
-                dnssec="indeterminate",
+                dnssec=DnssecStatus.INDETERMINATE,
                 dnssec_reason=reason,
                 records=(),
             )
@@ -91,30 +91,40 @@ async def _checked_tlsa(
     env: PolicyEnvironment, domain: str, mx_names: Sequence[str], port: int
 ) -> tuple[TlsaLookup, ...]:
     lookups = await asyncio.gather(*(_tlsa(env, mx, port) for mx in mx_names))
-    if not any(t.dnssec == "secure" for t in lookups):
+    if not any(t.dnssec is DnssecStatus.SECURE for t in lookups):
         return tuple(lookups)
-    mx_secure, mx_why = await _secure(env, domain, "MX")
+    # Facts only: whether DANE then applies is judged in checks/policies.py.
+    mx_status, mx_why = await _dnssec_of(env, domain, "MX")
     checked = []
     for lookup in lookups:
-        if lookup.dnssec == "secure" and not mx_secure:
-            lookup = _downgraded(lookup, f"the MX records of {domain} are not secure ({mx_why})")
-        elif lookup.dnssec == "secure":
-            address_secure, why = await _secure(env, lookup.mx, "A")
-            if not address_secure:  # an IPv6-only MX: its AAAA records must be secure
-                address_secure, why = await _secure(env, lookup.mx, "AAAA")
-            if not address_secure:
-                lookup = _downgraded(lookup, f"the address of {lookup.mx} is not secure ({why})")
+        if lookup.dnssec is DnssecStatus.SECURE:
+            address_status, why = await _dnssec_of(env, lookup.mx, "A")
+            if address_status is not DnssecStatus.SECURE:
+                # An IPv6-only MX: its AAAA records must be secure instead.
+                aaaa_status, aaaa_why = await _dnssec_of(env, lookup.mx, "AAAA")
+                if aaaa_status is DnssecStatus.SECURE:
+                    address_status, why = aaaa_status, aaaa_why
+            lookup = dataclasses.replace(
+                lookup,
+                domain=domain,
+                mx_dnssec=mx_status,
+                mx_dnssec_reason=mx_why,
+                address_dnssec=address_status,
+                address_dnssec_reason=why,
+            )
         checked.append(lookup)
     return tuple(checked)
 
 
-async def _secure(env: PolicyEnvironment, name: str, rdtype: str) -> tuple[bool, str]:
-    """Whether `name`'s `rdtype` answer (or its proven absence) is DNSSEC-secure, and why."""
+async def _dnssec_of(env: PolicyEnvironment, name: str, rdtype: str) -> tuple[DnssecStatus, str]:
+    """The DNSSEC status of `name`'s `rdtype` answer (or its proven absence), and why."""
     if env.dnssec_mode == "resolver":
         answer = await env.dns.query(name, rdtype)
-        return answer.authenticated, "AD flag" if answer.authenticated else "no AD flag"
+        if answer.authenticated:
+            return DnssecStatus.SECURE, "the name server set the AD flag"
+        return DnssecStatus.INSECURE, "no AD flag"
     validated = await _validated(env, name, rdtype)
-    return validated.status.value == "secure", validated.reason
+    return validated.status, validated.reason
 
 
 async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> ValidatedAnswer:
@@ -126,13 +136,6 @@ async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> Validate
     return await validated_query(env.dns, name, rdtype, anchors, now=env.now)
 
 
-def _downgraded(lookup: TlsaLookup, why: str) -> TlsaLookup:
-    import dataclasses
-
-    reason = f"TLSA is signed, but {why}: DANE does not apply (RFC 7672 §2.2)"
-    return dataclasses.replace(lookup, dnssec="insecure", dnssec_reason=reason)
-
-
 async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
     owner = tlsa_owner(mx, port)
     answer = await env.dns.query(owner, "TLSA")
@@ -140,12 +143,12 @@ async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
         # A validating resolver answers SERVFAIL for bogus data; asking again with CD set
         # (validated_query does) says why: the commonest DANE outage is an expired RRSIG.
         validated = await _validated(env, owner, "TLSA")
-        if validated.status.value in ("bogus", "secure", "insecure"):
+        if validated.status is not DnssecStatus.INDETERMINATE:
             return TlsaLookup(
                 mx=mx,
                 owner=owner,
                 status=validated.dns_status or answer.status,
-                dnssec=validated.status.value,
+                dnssec=validated.status,
                 dnssec_reason=validated.reason,
                 records=validated.records,
             )
@@ -154,12 +157,12 @@ async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
             mx=mx,
             owner=owner,
             status=answer.status,
-            dnssec="",
+            dnssec=None,
             dnssec_reason=answer.detail,
             records=(),
         )
     if env.dnssec_mode == "resolver":
-        status = "secure" if answer.authenticated else "insecure"
+        status = DnssecStatus.SECURE if answer.authenticated else DnssecStatus.INSECURE
         reason = "the name server set the AD flag" if answer.authenticated else "no AD flag"
         return TlsaLookup(
             mx=mx,
@@ -175,69 +178,36 @@ async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
         mx=mx,
         owner=owner,
         status=answer.status,
-        dnssec=validated.status.value,
+        dnssec=validated.status,
         dnssec_reason=validated.reason,
         records=records,
     )
 
 
-async def gather_mta_sts(
-    env: PolicyEnvironment, domain: str, txt: TxtLookup
-) -> tuple[MtaStsFacts, FetchResult | None]:
-    """The policy, fetched only when the TXT record says there is one (RFC 8461 §3.3)."""
-    host = f"mta-sts.{domain}"
-    facts = MtaStsFacts(
-        txt=txt,
-        policy_host=host,
-        policy_address=None,
-        fetch_failure=None,
-        fetch_reason="",
-        policy_text=None,
-        mode=None,
-        mx_patterns=(),
-    )
+async def gather_mta_sts(env: PolicyEnvironment, domain: str, txt: TxtLookup) -> FetchResult | None:
+    """The policy fetch, made only when the TXT record says there is one (RFC 8461 §3.3).
+
+    Facts only: whether senders accept the served certificate is judged with the rest.
+    """
     if txt.status is not DnsStatus.OK or not parse_sts_txt(txt.records).valid:
-        return facts, None
+        return None
+    host = f"mta-sts.{domain}"
     addresses = await asyncio.gather(env.dns.query(host, "A"), env.dns.query(host, "AAAA"))
     found = [r for a in addresses for r in a.records]
     if not found:
         reason = f"{host} has no address ({addresses[0].status}, {addresses[1].status})"
-        failed = FetchResult(
+        return FetchResult(
             host=host, address="", port=env.https_port, failure=FetchFailure.CONNECT, reason=reason
         )
-        return _replace(facts, fetch_failure="connect", fetch_reason=reason), failed
     from .https_fetch import fetch_policy  # only when a domain publishes MTA-STS
 
     try:
-        fetched = await fetch_policy(
-            found[0], env.https_port, host, store=env.store, timeout=env.timeout, now=env.now
-        )
+        return await fetch_policy(found[0], env.https_port, host, timeout=env.timeout)
     except ValueError as exc:  # a policy host name that is no host name (library callers)
-        failed = FetchResult(
+        return FetchResult(
             host=host,
             address=found[0],
             port=env.https_port,
             failure=FetchFailure.MALFORMED,
             reason=str(exc),
         )
-        return _replace(facts, fetch_failure="malformed", fetch_reason=str(exc)), failed
-    policy = (
-        parse_policy(fetched.body) if fetched.body is not None and not fetched.failure else None
-    )
-    return _replace(
-        facts,
-        policy_address=found[0],
-        fetch_failure=fetched.failure.value if fetched.failure else None,
-        fetch_reason=fetched.reason,
-        policy_text=fetched.body,
-        mode=policy.mode.value
-        if policy is not None and policy.mode is not None and policy.valid
-        else None,
-        mx_patterns=tuple(policy.mx) if policy is not None else (),
-    ), fetched
-
-
-def _replace(facts: MtaStsFacts, **changes: object) -> MtaStsFacts:
-    import dataclasses
-
-    return dataclasses.replace(facts, **changes)  # type: ignore[arg-type]

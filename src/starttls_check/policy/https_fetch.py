@@ -1,7 +1,7 @@
 """Fetch an MTA-STS policy over HTTPS (RFC 8461 §3.3): the I/O edge.
 
 One connection to an address our own resolver returned (never a name), TLS with SNI
-`mta-sts.<domain>`, the served chain captured and judged offline as for an MX, then one
+`mta-sts.<domain>`, the served chain captured (judged offline later, as for an MX), then one
 `GET /.well-known/mta-sts.txt` whose HTTP/1.1 response is read here, bounded in every
 dimension: headers, body, and time per phase (connect, handshake, response head, body).
 A policy is a few hundred bytes of text/plain, so no HTTP library is needed, and a hand
@@ -19,15 +19,11 @@ import ssl
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from typing import TypeVar
 
-from ..model.session import TrustVerdict
-from ..tls.certs import TrustStore
-from ..tls.chain_judgement import judge_chain
 from ..tls.client import peer_chain_der
-from .mta_sts import POLICY_PATH, FetchFailure, FetchResult, authenticates
+from .mta_sts import POLICY_PATH, FetchFailure, FetchResult
 
 __all__ = ["FetchFailure", "FetchResult", "fetch_policy", "policy_context"]
 
@@ -59,7 +55,7 @@ class _Progress:
     content_type: str | None = None
     body: str | None = None
     tls_version: str | None = None
-    trust: TrustVerdict | None = None
+    chain_der: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +85,14 @@ async def fetch_policy(
     port: int,
     host: str,
     *,
-    store: TrustStore,
     timeout: float,  # noqa: ASYNC109 - per phase, not overall: a caller's deadline can't say that
-    now: datetime,
     max_bytes: int = 65536,
 ) -> FetchResult:
     """GET the policy from `address`:`port` for `host`; never raises for what the server does.
 
-    `timeout` bounds each phase. The certificate failing is reported in preference to any
-    HTTP failure, because a sender stops there; the HTTP facts are kept either way.
+    `timeout` bounds each phase. The served chain is kept, not judged: whether senders
+    accept it is decided with the rest (judge/mta_sts.py), and the HTTP facts are gathered
+    past any certificate so the policy can still be linted.
     """
     ipaddress.ip_address(address)  # ValueError: the caller passed a name (never resolve here)
     if not _HOST.fullmatch(host):
@@ -106,11 +101,9 @@ async def fetch_policy(
     progress = _Progress()
     failure: _Failure | None = None
     try:
-        await _fetch(progress, address, port, host, store, timeout, now, max_bytes)
+        await _fetch(progress, address, port, host, timeout, max_bytes)
     except _Failure as exc:
         failure = exc
-    if progress.trust is not None and not authenticates(progress.trust):
-        failure = _Failure(FetchFailure.CERTIFICATE, _trust_reason(progress.trust, host))
     return FetchResult(
         host=host,
         address=address,
@@ -121,7 +114,7 @@ async def fetch_policy(
         content_type=progress.content_type,
         body=progress.body,
         tls_version=progress.tls_version,
-        trust=progress.trust,
+        chain_der=progress.chain_der,
         elapsed_ms=round((time.monotonic() - started) * 1000, 1),
     )
 
@@ -131,9 +124,7 @@ async def _fetch(
     address: str,
     port: int,
     host: str,
-    store: TrustStore,
     seconds: float,
-    now: datetime,
     max_bytes: int,
 ) -> None:
     sock = await _connect(address, port, seconds)
@@ -143,7 +134,7 @@ async def _fetch(
         ssl_object = writer.get_extra_info("ssl_object")
         assert isinstance(ssl_object, ssl.SSLObject)
         progress.tls_version = ssl_object.version()
-        progress.trust = judge_chain(peer_chain_der(ssl_object), host, store, now)
+        progress.chain_der = peer_chain_der(ssl_object)
         await _phase(_send_request(writer, host), seconds, "sending the request")
         head = await _phase(_read_response_head(reader), seconds, "waiting for the response")
         progress.status = head.status
@@ -363,11 +354,6 @@ async def _close(writer: asyncio.StreamWriter, *, graceful: bool) -> None:
             await writer.wait_closed()
     except (TimeoutError, OSError, ssl.SSLError):
         writer.transport.abort()
-
-
-def _trust_reason(trust: TrustVerdict, host: str) -> str:
-    problems = ", ".join(p.value for p in trust.problems)
-    return f"certificate not valid for {host}: {problems} ({trust.detail})"
 
 
 def _list(value: str) -> list[str]:

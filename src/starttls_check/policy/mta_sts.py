@@ -17,11 +17,13 @@ import difflib
 import ipaddress
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import NamedTuple
 
+from ..model.report import FetchFailure, StsMode
 from ..model.session import CertProblem, TrustVerdict
 from .txt import quote
+
+__all__ = ["FetchFailure", "FetchResult", "StsMode", "authenticates", "parse_policy"]
 
 MAX_AGE_LIMIT = 31557600  # RFC 8461 §3.2: at most a year
 MAX_AGE_SHORT = 86400  # below a day, a blocked refresh soon leaves senders without a policy
@@ -32,14 +34,6 @@ _WSP = " \t"
 
 
 # ----------------------------------------------------------------------------- policy file
-
-
-class StsMode(StrEnum):
-    """What the policy asks senders to do with an MX that fails it."""
-
-    ENFORCE = "enforce"  # do not deliver
-    TESTING = "testing"  # deliver, and report (TLS-RPT, RFC 8460)
-    NONE = "none"  # no policy: the way to withdraw one (RFC 8461 §8.3)
 
 
 class PolicyProblem(NamedTuple):
@@ -262,20 +256,6 @@ def mx_matches(pattern: str, mx_host: str) -> bool:
 # ----------------------------------------------------------------------- fetched policy
 
 
-class FetchFailure(StrEnum):
-    """Why a policy fetch gave senders no policy; the first thing a sender would trip on."""
-
-    CONNECT = "connect"  # refused, unreachable
-    TLS = "tls"  # the handshake failed (or TLS broke mid-response)
-    CERTIFICATE = "certificate"  # not valid for mta-sts.<domain> (RFC 8461 §3.3)
-    REDIRECT = "redirect"  # any 3xx: senders must not follow redirects (RFC 8461 §3.3)
-    HTTP_STATUS = "http-status"  # anything but 200
-    CONTENT_TYPE = "content-type"  # not text/plain
-    TOO_LARGE = "too-large"  # over the size limit
-    TIMEOUT = "timeout"  # some phase took longer than the timeout
-    MALFORMED = "malformed"  # not HTTP/1.x we can read: bad status line, framing, cut short
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchResult:
     """What fetching `https://<host>/.well-known/mta-sts.txt` from one address found.
@@ -293,7 +273,8 @@ class FetchResult:
     content_type: str | None = None
     body: str | None = None
     tls_version: str | None = None
-    trust: TrustVerdict | None = None  # the served chain judged for `host`
+    chain_der: tuple[bytes, ...] = ()  # as served, leaf first
+    trust: TrustVerdict | None = None  # the served chain judged for `host` (judge/mta_sts.py)
     elapsed_ms: float = 0.0
 
     @property

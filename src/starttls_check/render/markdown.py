@@ -90,7 +90,7 @@ def _findings(report: DomainReport) -> list[str]:
             mark, waived = "❔", ""
         else:
             mark, waived = _LEVEL_EMOJI[level_of(f, report.policy.fail_on, host_verdict)], ""
-        lines.append(f"- {mark} `{f.code}`{waived} {md(f.subject)}: {md(f.message)}")
+        lines.append(f"- {mark} `{f.code}`{waived} {md(str(f.subject))}: {md(f.message)}")
         if f.code not in hinted:
             hinted.add(f.code)
             lines.append(f"  - {f.hint}")

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model.findings import SEVERITY_RANK, Finding, Severity, Verdict
-from ..model.report import DomainReport, HostReport
+from ..model.report import Delivery, DomainReport, HostReport, PolicyUse, SenderOutcome
 from ..model.session import ProbeOutcome
 from .sanitize import terminal_safe
 from .summary import verdict_sentence
@@ -87,32 +87,30 @@ _DEEP_LABELS = {
 }
 
 
-_SENDER_WORDS = (
-    ("delivers encrypted and authenticated", "encrypted, authenticated"),
-    ("delivers encrypted, unauthenticated", "encrypted, unauthenticated"),
-    ("delivers encrypted", "encrypted"),
-    ("delivers in clear", "CLEAR TEXT"),
-    ("refuses", "REFUSES"),
-    ("defers delivery if", "defers if signed"),
-    ("defers", "DEFERS"),
-    ("cannot deliver", "cannot deliver"),
-    ("untested", "untested"),
-)
-# An outcome that first says why no policy applies, then what the sender does instead.
-_SENDER_PREFIXES = (
-    ("no MTA-STS policy applies: ", "no policy"),
-    ("no TLSA records: ", "no TLSA"),
-    ("TLSA records are not DNSSEC-secure and are ignored: ", "TLSA ignored"),
-    ("delivers as without a policy, and reports: ", "testing, reports"),
-)
+_DELIVERY_WORDS = {
+    Delivery.AUTHENTICATED: "encrypted, authenticated",
+    Delivery.ENCRYPTED: "encrypted",
+    Delivery.CLEAR_TEXT: "CLEAR TEXT",
+    Delivery.REFUSED: "REFUSES",
+    Delivery.DEFERRED: "DEFERS",
+    Delivery.DEFERRED_IF_SIGNED: "defers if signed",
+    Delivery.CANNOT_DELIVER: "cannot deliver",
+    Delivery.UNTESTED: "untested",
+}
 
 
-def _sender_word(outcome: str) -> str:
-    for prefix, short in _SENDER_PREFIXES:
-        if outcome.startswith(prefix):
-            rest = outcome.removeprefix(prefix)
-            return f"{short} → {_sender_word(rest)}" if "(testing mode)" not in rest else short
-    return next((short for long, short in _SENDER_WORDS if outcome.startswith(long)), outcome)
+def _sender_word(outcome: SenderOutcome, absent: str) -> str:
+    """A few words per sender; `absent` names the missing policy (no policy, no TLSA)."""
+    word = _DELIVERY_WORDS[outcome.delivery]
+    if outcome.policy is PolicyUse.TESTING:
+        return "testing, reports"
+    if outcome.policy is PolicyUse.ABSENT:
+        return f"{absent} → {word}"
+    if outcome.policy is PolicyUse.IGNORED:
+        return f"TLSA ignored → {word}"
+    if outcome.delivery is Delivery.ENCRYPTED and outcome.policy is PolicyUse.APPLIED:
+        return "encrypted, unauthenticated"  # the policy ran and could not authenticate
+    return word
 
 
 def _policies_matter(report: DomainReport) -> bool:
@@ -128,9 +126,9 @@ def senders_line(host: HostReport) -> Text:
     assert host.senders is not None
     line = Text(f"{terminal_safe(host.mx)} [{terminal_safe(host.address)}] senders: ", style="bold")
     line.append(
-        f"opportunistic {_sender_word(host.senders.opportunistic)} · "
-        f"MTA-STS {_sender_word(host.senders.mta_sts)} · "
-        f"DANE {_sender_word(host.senders.dane)}"
+        f"opportunistic {_sender_word(host.senders.opportunistic, '')} · "
+        f"MTA-STS {_sender_word(host.senders.mta_sts, 'no policy')} · "
+        f"DANE {_sender_word(host.senders.dane, 'no TLSA')}"
     )
     return line
 
@@ -183,7 +181,7 @@ def findings_lines(findings: Sequence[Finding]) -> list[RenderableType]:
     # Worst first; waived last: what needs doing comes before what is known and accepted.
     ordered = sorted(findings, key=lambda f: (f.waived, -SEVERITY_RANK[f.severity]))
     for f in ordered:
-        groups.setdefault((f.code, f.severity, f.message, f.waived), []).append(f.subject)
+        groups.setdefault((f.code, f.severity, f.message, f.waived), []).append(str(f.subject))
         hints.setdefault(f.code, f.hint)
     if not groups:
         return []

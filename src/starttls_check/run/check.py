@@ -21,11 +21,11 @@ from ..dns.mailhosts import direct_address, resolve_host, resolve_mail_hosts
 from ..dns.names import to_ascii_domain
 from ..dns.targets import ProbeTarget, Target, is_hostname, probe_targets
 from ..judge.evaluate import judge_domain
-from ..judge.gathered import GatheredDomain, GatheredHost
+from ..judge.gathered import GatheredDomain, GatheredHost, GatheredPolicies
 from ..model.choices import MailProtocol
 from ..model.dns import DnsFacts, DnsStatus, TlsaLookup, TxtLookup
 from ..model.findings import Policy
-from ..model.report import DomainReport, PolicyFacts
+from ..model.report import DomainReport
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
 from ..model.settings import Nameserver
 from ..policy.gather import PolicyEnvironment, gather_mta_sts, gather_tlsa, gather_txt
@@ -156,15 +156,15 @@ class _Run:
             if mta_sts is not None:  # never leave the fetch running behind a failure
                 mta_sts.cancel()
             raise
-        policies, fetch = None, None
+        policies = None
         if records is not None and mta_sts is not None:
-            mta_facts, fetch = await mta_sts
-            policies = PolicyFacts(
+            policies = GatheredPolicies(
                 tlsa=records.tlsa,
-                mta_sts=mta_facts,
+                mta_sts=records.txt["mta_sts"],
                 tls_rpt=records.txt["tls_rpt"],
                 spf=records.txt["spf"],
                 dmarc=records.txt["dmarc"],
+                fetch=await mta_sts,
             )
         return GatheredDomain(
             text=target.text,
@@ -175,7 +175,6 @@ class _Run:
             dns=dns_facts,
             hosts=hosts,
             policies=policies,
-            fetch=fetch,
         )
 
     async def policy_records(
