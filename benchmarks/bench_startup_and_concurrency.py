@@ -38,7 +38,7 @@ from starttls_check.demo.loopback.shared_port import servers_on_shared_port
 from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
 from starttls_check.demo.loopback.threaded import BackgroundLoop
 from starttls_check.model.findings import Verdict
-from starttls_check.model.settings import Nameserver
+from starttls_check.model.settings import Nameserver, Timeouts
 from starttls_check.run.check import CheckSettings, check_domain_async
 
 PY = sys.executable
@@ -215,7 +215,7 @@ class World:
         return CheckSettings(
             nameservers=(Nameserver(host="127.0.0.1", port=self.dns_port),),
             port=self.smtp_port,
-            timeout=TIMEOUT,
+            timeouts=Timeouts.per_phase(TIMEOUT),
             ca_files=(self.ca_file,),
         )
 

@@ -15,7 +15,7 @@ from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_le
 from starttls_check.demo.loopback.shared_port import servers_on_shared_port
 from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
 from starttls_check.model.report import DomainReport
-from starttls_check.model.settings import Nameserver
+from starttls_check.model.settings import Nameserver, Timeouts
 from starttls_check.run.check import CheckSettings, check_domain_async
 from starttls_check.tls.certs import TrustStore
 
@@ -40,13 +40,15 @@ class World:
         values: dict[str, Any] = {
             "nameservers": (Nameserver(host=self.dns.host, port=self.dns.port),),
             "port": self.port,
-            "timeout": 3.0,
+            "timeouts": Timeouts.per_phase(3.0),
             "ehlo_name": "client.test",
             "trust_store": TrustStore([self.ca.cert]),
             "retries": 0,  # tests of retrying ask for it
             "policy_checks": False,  # the core's tests; tests of DANE, MTA-STS etc. ask for it
             "retry_backoff": 0.05,
         }
+        if "timeout" in overrides:  # tests speak of one per-phase number, as --timeout does
+            overrides["timeouts"] = Timeouts.per_phase(overrides.pop("timeout"))
         values.update(overrides)
         return CheckSettings(**values)
 

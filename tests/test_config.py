@@ -10,13 +10,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from starttls_check.cli.config import (
-    POLICY_KEYS,
-    SETTINGS_KEYS,
     ConfigError,
     _locate,
     apply_policy,
     load_config,
 )
+from starttls_check.cli.names import POLICY_KEYS, SETTING_FIELDS, SETTING_KEYS
 from starttls_check.model.findings import Policy, Severity, Waiver
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "starttls-check.toml"
@@ -113,7 +112,7 @@ def test_apply_policy_refuses_settings() -> None:
 def test_every_policy_field_is_configurable() -> None:
     # a field added to Policy without a config key (and converter) fails here
     assert {f.name for f in dataclasses.fields(Policy)} == POLICY_KEYS
-    assert not POLICY_KEYS & SETTINGS_KEYS
+    assert not POLICY_KEYS & SETTING_KEYS
 
 
 # --- what loads ------------------------------------------------------------------------------
@@ -412,3 +411,18 @@ def test_run_settings_of_the_newer_options(tmp_path: Path) -> None:
     path.write_text('dnssec = "trust-me"\n')
     with pytest.raises(ConfigError, match=r":1: .*bad dnssec 'trust-me'"):
         load_config(path)
+
+
+def test_every_setting_has_one_name_on_the_command_line_in_the_file_and_in_the_settings() -> None:
+    """names.py is the one table: the config file's keys, the command's parameters and the
+    CheckSettings fields all follow it, so a new option cannot be wired in two of three."""
+    from starttls_check.cli import config
+    from starttls_check.cli.command import command
+    from starttls_check.run.check import CheckSettings
+
+    assert config._SETTINGS.keys() == SETTING_KEYS
+    assert config._POLICY.keys() == POLICY_KEYS
+    parameters = {p.name for p in command.params}
+    assert (SETTING_KEYS | POLICY_KEYS) - parameters == set()
+    fields = {f.name for f in dataclasses.fields(CheckSettings)}
+    assert set(SETTING_FIELDS.values()) - fields == set()

@@ -37,6 +37,7 @@ from starttls_check.demo.loopback.smtp_server import Script, server_tls_context,
 from starttls_check.dns.anchors import TrustAnchors, parse_trust_anchors
 from starttls_check.model.findings import Finding, Policy, Severity, Verdict
 from starttls_check.model.report import DomainReport, HostReport
+from starttls_check.model.settings import DnssecMode
 from starttls_check.policy.dane import spki_sha256, tlsa_owner
 from starttls_check.run.check import check_domain_async
 
@@ -469,7 +470,7 @@ def test_resolver_mode_trusts_the_ad_flag(pki: Pki, authenticated_data: bool) ->
         pki,
         signed(tlsa(pki.leaf_311), unsigned={f"{DOMAIN}."}),
         dns_knobs={"authenticated_data": authenticated_data},
-        dnssec_mode="resolver",
+        dnssec_mode=DnssecMode.RESOLVER,
     )
     host = out.host
     assert out.report.policies is not None

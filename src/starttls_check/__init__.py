@@ -19,6 +19,7 @@ _EXPORTS = {
     "check_domain_async": "run.check",
     "check_domains_async": "run.check",
     "Nameserver": "model.settings",
+    "Timeouts": "model.settings",
     "DomainReport": "model.report",
     "HostReport": "model.report",
     "Finding": "model.findings",
@@ -32,6 +33,7 @@ __all__ = [
     "HostReport",
     "Nameserver",
     "Severity",
+    "Timeouts",
     "Verdict",
     "__version__",
     "check_domain",
@@ -42,7 +44,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .model.findings import Finding, Severity, Verdict
     from .model.report import DomainReport, HostReport
-    from .model.settings import Nameserver
+    from .model.settings import Nameserver, Timeouts
     from .run.check import CheckSettings, check_domain, check_domain_async, check_domains_async
 
 

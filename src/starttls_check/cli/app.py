@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .names import SETTING_FIELDS
 
 if TYPE_CHECKING:
     from ..model.findings import Policy
@@ -73,33 +74,21 @@ def run(invocation: Invocation) -> int:
 
 
 def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> CheckSettings:
-    from ..model.choices import MailProtocol
     from ..run.check import CheckSettings
 
     values: dict[str, Any] = dict(config.settings) if config else {}
-    values.update(invocation.settings)
-    if "dnssec" in values:  # the config file's name for --dnssec
-        values.setdefault("dnssec_mode", values.pop("dnssec"))
+    values.update(invocation.settings)  # the command line over the file
+    policies = _policies(invocation, config, domains, values)
     nameservers = values.pop("nameservers", None)
-    policies = _policies(invocation, config, domains)
     if nameservers:
         resolvers = _nameservers(nameservers)
     else:  # the demo brings its own name server
         resolvers = () if invocation.demo else _system_nameservers()
-    given: dict[str, Any] = {
-        k: values[k] for k in ("port", "timeout", "retries", "deep", "dnssec_mode") if k in values
-    }
-    if values.get("no_policy_checks") or values.get("policy_checks") is False:
-        given["policy_checks"] = False
-    if "trust_anchor" in values:
-        given["trust_anchors"] = _trust_anchors(Path(values["trust_anchor"]))
-    if "protocol" in values:
-        given["protocol"] = MailProtocol(values["protocol"])
-    if "ca_files" in values:
-        given["ca_files"] = tuple(values["ca_files"])
-    return CheckSettings(  # CheckSettings holds the defaults; only what was given is passed
+    # CheckSettings holds the defaults: only what was given is passed, under its field name.
+    given = {SETTING_FIELDS[k]: _setting_value(k, v) for k, v in values.items()}
+    given.setdefault("ehlo_name", default_ehlo_name())
+    return CheckSettings(
         nameservers=resolvers,
-        ehlo_name=values.get("ehlo") or default_ehlo_name(),
         policy=policies.pop(""),
         policies=policies,
         baseline=_baseline(invocation.baseline),
@@ -107,13 +96,30 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
     )
 
 
-def _policies(invocation: Invocation, config: Any, domains: Sequence[Any]) -> dict[str, Policy]:
+def _setting_value(key: str, value: Any) -> Any:
+    """A setting as parsed (by params.py or the config file) to the type its field holds."""
+    from ..model.choices import MailProtocol
+    from ..model.settings import DnssecMode, Timeouts
+
+    converters: dict[str, Callable[[Any], Any]] = {
+        "timeout": Timeouts.per_phase,
+        "protocol": MailProtocol,
+        "dnssec": DnssecMode,
+        "ca_files": tuple,
+        "trust_anchor": lambda name: _trust_anchors(Path(name)),
+    }
+    return converters.get(key, lambda same: same)(value)
+
+
+def _policies(
+    invocation: Invocation, config: Any, domains: Sequence[Any], settings: Mapping[str, Any]
+) -> dict[str, Policy]:
     """The effective policy of every domain (key "" for domains the file does not list)."""
     policies = {"": _cli_policy(invocation, config, None)}
     if config:
         for domain in config.domains:
             policies[domain] = _cli_policy(invocation, config, domain)
-    no_checks = invocation.settings.get("no_policy_checks", False)
+    no_checks = settings.get("policy_checks") is False
     if no_checks and any(p.require_dane or p.require_mta_sts for p in policies.values()):
         raise UsageError("--require-dane/--require-mta-sts need the policy checks")
     return policies

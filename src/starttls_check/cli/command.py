@@ -17,13 +17,10 @@ from click.core import ParameterSource
 from .. import __version__
 from ..model.choices import OUTPUT_FORMATS, MailProtocol
 from .errors import UsageError
+from .names import POLICY_KEYS, SETTING_KEYS
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 4
-_SETTINGS = {"nameservers", "port", "timeout", "ehlo", "ca_files", "retries", "protocol", "deep"}
-_SETTINGS |= {"no_policy_checks", "dnssec_mode", "trust_anchor"}
-_POLICY = {"fail_on", "min_tls", "require_valid_cert", "cert_expiry_days", "allow"}
-_POLICY |= {"require_dane", "require_mta_sts"}
 
 
 def _convert(parser: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -171,13 +168,14 @@ def _terminal_width() -> int:
 )
 @click.option(
     "--no-policy-checks",
-    "no_policy_checks",
-    is_flag=True,
+    "policy_checks",
+    flag_value=False,
+    default=None,
     help="Skip DANE, MTA-STS, TLS-RPT, SPF and DMARC (faster).",
 )
 @click.option(
     "--dnssec",
-    "dnssec_mode",
+    "dnssec",
     type=click.Choice(["validate", "resolver"]),
     default="validate",
     show_default=True,
@@ -248,7 +246,7 @@ def command(ctx: click.Context, /, **options: Any) -> None:
     }
     if "ca_files" in given:
         given["ca_files"] = tuple(Path(p) for p in given["ca_files"])
-    policy = {k: v for k, v in given.items() if k in _POLICY}
+    policy = {k: v for k, v in given.items() if k in POLICY_KEYS}
     if "fail_on" in policy:
         from ..model.findings import Severity
 
@@ -267,7 +265,7 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         color=color,
         transcript=options["transcript"],
         baseline=Path(options["baseline"]) if options["baseline"] else None,
-        settings={k: v for k, v in given.items() if k in _SETTINGS},
+        settings={k: v for k, v in given.items() if k in SETTING_KEYS},
         policy=policy,
     )
     sys.exit(run(invocation))

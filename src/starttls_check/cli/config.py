@@ -28,7 +28,7 @@ The file (TOML 1.0, read with the standard library's `tomllib`)::
     require_valid_cert = false
     allow = ["mx.implicit"]
 
-Settings (`SETTINGS_KEYS`) are allowed at the top level only; policy keys (`POLICY_KEYS`)
+Settings (`names.SETTING_KEYS`) are allowed at the top level only; policy keys (`names.POLICY_KEYS`)
 at the top level and in each domain's table, where a key replaces the top-level value
 (`allow` lists are replaced, not merged); `apply_policy` layers them. Values go through
 the command line's parsers (params.py), so a value means the same in both places. Every
@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 
 from ..model.choices import MailProtocol
 from ..model.findings import Policy, Severity, Waiver
+from .names import POLICY_KEYS, SETTING_KEYS
 from .params import (
     parse_domain,
     parse_expiry_days,
@@ -164,8 +165,6 @@ _POLICY: dict[str, Convert] = {
     "require_dane": lambda k, v, _: _get(k, v, bool),
     "require_mta_sts": lambda k, v, _: _get(k, v, bool),
 }
-POLICY_KEYS = frozenset(_POLICY)  #: allowed at the top level and in [domains."x"]
-SETTINGS_KEYS = frozenset(_SETTINGS)  #: allowed at the top level only
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,7 +254,7 @@ class _Reader:
     @staticmethod
     def unknown(table: tuple[str, ...], key: str, allowed: Mapping[str, Convert]) -> str:
         where = f" in [domains.{json.dumps(table[1], ensure_ascii=False)}]" if table else ""
-        if table and key in SETTINGS_KEYS:
+        if table and key in SETTING_KEYS:
             return f"{key!r}{where} is a run setting: it is allowed at the top level only"
         candidates = sorted(allowed) if table else [*sorted(allowed), "domains"]
         close = difflib.get_close_matches(key.lower(), candidates, n=1)
@@ -311,7 +310,7 @@ def load_config(path: Path) -> ConfigFile:
     return ConfigFile(
         path=path,
         domains=tuple(domain_policy),
-        settings=MappingProxyType({k: v for k, v in top.items() if k in SETTINGS_KEYS}),
+        settings=MappingProxyType({k: v for k, v in top.items() if k in SETTING_KEYS}),
         policy=MappingProxyType({k: v for k, v in top.items() if k in POLICY_KEYS}),
         domain_policy=MappingProxyType(domain_policy),
     )

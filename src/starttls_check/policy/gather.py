@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..dns.client import DnsAnswer, DnsClient
 from ..model.dns import DnssecStatus, DnsStatus, TlsaLookup, TxtLookup
-from ..model.settings import Nameserver
+from ..model.settings import DnssecMode, Nameserver, Timeouts
 from ..tls.certs import TrustStore
 from .dane import tlsa_owner
 from .mta_sts import FetchFailure, FetchResult
@@ -35,8 +35,8 @@ class PolicyEnvironment:
 
     dns: DnsClient
     nameservers: tuple[Nameserver, ...]
-    timeout: float
-    dnssec_mode: str  # "validate" (locally, from `anchors`) or "resolver" (trust AD)
+    timeouts: Timeouts
+    dnssec_mode: DnssecMode
     anchors: TrustAnchors | None  # None: the IANA root anchors
     store: TrustStore
     https_port: int
@@ -70,10 +70,10 @@ async def gather_tlsa(
     """
     try:
         # A validation walk is bounded query by query; the whole phase is bounded too.
-        async with asyncio.timeout(env.timeout * 4):
+        async with asyncio.timeout(env.timeouts.dnssec):
             return await _checked_tlsa(env, domain, mx_names, port)
     except TimeoutError:
-        reason = f"DNSSEC validation took longer than {env.timeout * 4:g} s"
+        reason = f"DNSSEC validation took longer than {env.timeouts.dnssec:g} s"
         return tuple(
             TlsaLookup(
                 mx=mx,
@@ -118,7 +118,7 @@ async def _checked_tlsa(
 
 async def _dnssec_of(env: PolicyEnvironment, name: str, rdtype: str) -> tuple[DnssecStatus, str]:
     """The DNSSEC status of `name`'s `rdtype` answer (or its proven absence), and why."""
-    if env.dnssec_mode == "resolver":
+    if env.dnssec_mode == DnssecMode.RESOLVER:
         answer = await env.dns.query(name, rdtype)
         if answer.authenticated:
             return DnssecStatus.SECURE, "the name server set the AD flag"
@@ -139,7 +139,7 @@ async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> Validate
 async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
     owner = tlsa_owner(mx, port)
     answer = await env.dns.query(owner, "TLSA")
-    if answer.status is DnsStatus.SERVFAIL and env.dnssec_mode == "validate":
+    if answer.status is DnsStatus.SERVFAIL and env.dnssec_mode == DnssecMode.VALIDATE:
         # A validating resolver answers SERVFAIL for bogus data; asking again with CD set
         # (validated_query does) says why: the commonest DANE outage is an expired RRSIG.
         validated = await _validated(env, owner, "TLSA")
@@ -161,7 +161,7 @@ async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
             dnssec_reason=answer.detail,
             records=(),
         )
-    if env.dnssec_mode == "resolver":
+    if env.dnssec_mode == DnssecMode.RESOLVER:
         status = DnssecStatus.SECURE if answer.authenticated else DnssecStatus.INSECURE
         reason = "the name server set the AD flag" if answer.authenticated else "no AD flag"
         return TlsaLookup(
@@ -202,7 +202,7 @@ async def gather_mta_sts(env: PolicyEnvironment, domain: str, txt: TxtLookup) ->
     from .https_fetch import fetch_policy  # only when a domain publishes MTA-STS
 
     try:
-        return await fetch_policy(found[0], env.https_port, host, timeout=env.timeout)
+        return await fetch_policy(found[0], env.https_port, host, timeout=env.timeouts.https)
     except ValueError as exc:  # a policy host name that is no host name (library callers)
         return FetchResult(
             host=host,

@@ -27,7 +27,7 @@ from ..model.dns import DnsFacts, DnsStatus, TlsaLookup, TxtLookup
 from ..model.findings import Policy
 from ..model.report import DomainReport
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
-from ..model.settings import Nameserver
+from ..model.settings import DnssecMode, Nameserver, Timeouts
 from ..policy.gather import PolicyEnvironment, gather_mta_sts, gather_tlsa, gather_txt
 from ..smtp.protocols import PROTOCOLS
 from ..smtp.session import SessionSettings, probe_smtp
@@ -37,9 +37,6 @@ from .deep import run_deep_probes
 
 if TYPE_CHECKING:
     from ..dns.anchors import TrustAnchors
-
-DEFAULT_TIMEOUT = 15.0  # seconds per phase: postscreen's 6 s greeting delay passes easily
-DEADLINE_FACTOR = 4  # the whole session may take this many phase timeouts
 
 
 def _utc_now() -> datetime:
@@ -53,7 +50,7 @@ class CheckSettings:
     nameservers: tuple[Nameserver, ...]
     port: int | None = None  # None: the protocol's usual port (25 for SMTP)
     protocol: MailProtocol = MailProtocol.SMTP
-    timeout: float = DEFAULT_TIMEOUT
+    timeouts: Timeouts = field(default_factory=Timeouts)
     ehlo_name: str = "starttls-check.localdomain"
     ca_files: tuple[Path, ...] = ()
     use_system_trust: bool = True
@@ -68,7 +65,7 @@ class CheckSettings:
     baseline: Mapping[str, Mapping[str, Any]] | None = None  # an earlier run, by A-label
     deep: bool = False  # --deep: a dozen more sessions per address (deep.py)
     policy_checks: bool = True  # DANE, MTA-STS, TLS-RPT, SPF, DMARC (--no-policy-checks)
-    dnssec_mode: str = "validate"  # or "resolver": trust the name server's AD flag
+    dnssec_mode: DnssecMode = DnssecMode.VALIDATE
     trust_anchors: TrustAnchors | None = None  # None: the IANA root anchors
     mta_sts_port: int = 443  # where the MTA-STS policy is fetched (tests use loopback ports)
 
@@ -119,7 +116,7 @@ class _Run:
     def __init__(self, settings: CheckSettings, store: TrustStore) -> None:
         self.settings = settings
         self.store = store
-        self.dns = DnsClient(settings.nameservers, timeout=settings.timeout)
+        self.dns = DnsClient(settings.nameservers, timeout=settings.timeouts.dns)
         self.total = asyncio.Semaphore(settings.concurrency)
         self.per_address: defaultdict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(settings.per_address)
@@ -186,7 +183,7 @@ class _Run:
         env = PolicyEnvironment(
             dns=self.dns,
             nameservers=self.settings.nameservers,
-            timeout=self.settings.timeout,
+            timeouts=self.settings.timeouts,
             dnssec_mode=self.settings.dnssec_mode,
             anchors=self.settings.trust_anchors,
             store=self.store,
@@ -217,8 +214,8 @@ class _Run:
     ) -> GatheredHost:
         settings = SessionSettings(
             ehlo_name=self.settings.ehlo_name,
-            timeout=self.settings.timeout,
-            deadline=self.settings.timeout * DEADLINE_FACTOR,
+            timeout=self.settings.timeouts.smtp,
+            deadline=self.settings.timeouts.session,
             checked_at=checked_at,
             protocol=self.settings.protocol,
         )
