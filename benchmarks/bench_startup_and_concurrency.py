@@ -32,11 +32,14 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' support code
+
+from tests.support.threaded import BackgroundLoop
+
 from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
 from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from starttls_check.demo.loopback.shared_port import servers_on_shared_port
 from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
-from starttls_check.demo.loopback.threaded import BackgroundLoop
 from starttls_check.model.findings import Verdict
 from starttls_check.model.settings import Nameserver, Timeouts
 from starttls_check.run.check import CheckSettings, check_domain_async

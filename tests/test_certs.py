@@ -16,7 +16,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 
 from starttls_check.demo.loopback.pki import Issued, KeySpec, chain_pem, make_ca, make_leaf
-from starttls_check.demo.loopback.pki_openssl import make_sha1_leaf
 from starttls_check.tls import trust_store
 from starttls_check.tls.certs import (
     TrustStore,
@@ -28,6 +27,7 @@ from starttls_check.tls.certs import (
     name_matches,
     subject_alt_names,
 )
+from tests.support.pki_openssl import make_sha1_leaf
 
 MX = "mx.example.test"
 NOW = datetime(2031, 3, 15, 12, 0, tzinfo=UTC)

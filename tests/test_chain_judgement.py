@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
-from starttls_check.demo.loopback.pki_openssl import make_sha1_leaf
 from starttls_check.model.session import CertProblem, TrustVerdict
 from starttls_check.tls.certs import TrustStore, load_pem
 from starttls_check.tls.chain_judgement import judge_chain
+from tests.support.pki_openssl import make_sha1_leaf
 
 P = CertProblem
 MX = "mx.example.test"

@@ -18,7 +18,7 @@ import pytest
 
 from starttls_check.demo.loopback.pki import Issued, make_ca
 from starttls_check.demo.loopback.smtp_server import Script, ServerConnection, standard_session
-from starttls_check.demo.loopback.threaded import BackgroundLoop
+from tests.support.threaded import BackgroundLoop
 
 from .harness import good_script, mail_world
 

@@ -19,7 +19,7 @@ import dns.zone
 import pytest
 
 from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
-from starttls_check.demo.loopback.threaded import BackgroundLoop
+from tests.support.threaded import BackgroundLoop
 
 SOA = "@ 300 IN SOA ns1.example.test. hostmaster.example.test. 1 3600 600 86400 300\n@ NS ns1\n"
 EXAMPLE = SOA + "\n".join(

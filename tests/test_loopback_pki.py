@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from starttls_check.demo.loopback.pki import Issued, KeySpec, chain_pem, make_ca, make_leaf
-from starttls_check.demo.loopback.pki_openssl import make_sha1_leaf
+from tests.support.pki_openssl import make_sha1_leaf
 
 MX = "mx.example.test"
 TIMEOUT = 5.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from starttls_check.demo.loopback.shared_port import servers_on_shared_port, unused_port
-from starttls_check.demo.loopback.threaded import BackgroundLoop
+from tests.support.threaded import BackgroundLoop
 
 from .test_protocols_e2e import ServfailDns, imap_server, make_tls, pop3_server
 

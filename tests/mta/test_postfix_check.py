@@ -13,8 +13,8 @@ import pytest
 
 from starttls_check.demo.loopback.dns_server import LoopbackDnsServer
 from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
-from starttls_check.demo.loopback.threaded import BackgroundLoop
 from tests.mta.postfix import PostfixInstance, postfix_available, running_postfix
+from tests.support.threaded import BackgroundLoop
 
 pytestmark = pytest.mark.postfix
 ZONE = (

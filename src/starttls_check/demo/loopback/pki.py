@@ -3,7 +3,8 @@
 It makes every certificate situation a mail server can present: roots, intermediates,
 leaves signed by either or by themselves, windows in the past or the future, weak RSA
 keys, a critical SAN, an AIA caIssuers pointer, no serverAuth EKU. SHA-1 signatures
-live in `pki_openssl`, because cryptography refuses to sign with SHA-1.
+(tests only) live in tests/support/pki_openssl.py, because cryptography refuses to sign
+with SHA-1.
 
 Pure: no files, no sockets. Only `cryptography`, so the demo needs no test extras.
 """
