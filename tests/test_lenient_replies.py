@@ -156,3 +156,12 @@ def test_every_defect_at_once_warns_once_each_instead_of_failing() -> None:
         "X-LONG " + "a" * 600,
         "STARTTLS",
     )
+
+
+def test_an_empty_line_after_a_reply_starts_the_next_one() -> None:
+    """As in Postfix: the blank line is read with the reply to STARTTLS, not taken as bytes
+    that arrived before our command (which would end the session)."""
+    report = check(GREETING, b"250-mx\r\n250-SIZE 10240000\r\n250 STARTTLS\r\n\r\n")
+    assert_went_on_to_tls(report)
+    (defect,) = report.hosts[0].facts.reply_defects
+    assert (defect.reply, defect.kind, defect.lines) == ("STARTTLS", DefectKind.EMPTY_LINE, (1,))

@@ -599,3 +599,14 @@ def test_client_any_reply_to_quit_closes(quit_reply: Reply) -> None:
     assert actions == [QUIT, Close()]
     assert client.state is State.DONE
     assert client.receive(r(250, "unsolicited")) == Close()
+
+
+@pytest.mark.parametrize(
+    ("after", "blank"),
+    [(b"", True), (b"\r\n", True), (b"\r", True), (b"\r\n \r\n", True), (b"\r\n250 x\r\n", False)],
+)
+def test_unread_is_blank_only_for_empty_lines(after: bytes, blank: bool) -> None:
+    reader = ReplyReader()
+    reader.feed(b"250 ok\r\n" + after)
+    assert reader.next_reply() == Reply(code=250, lines=("ok",))
+    assert reader.unread_is_blank() is blank

@@ -98,6 +98,14 @@ class ReplyReader:
         """True if the server sent anything beyond the replies taken so far."""
         return bool(self._ready or self._lines or self._buffer)
 
+    def unread_is_blank(self) -> bool:
+        """Only empty lines (or part of one) arrived beyond the replies taken. They answer
+        nothing: Postfix reads them as the start of the next reply, and so does
+        `smtp_framing`, so they are left for it (and named a defect there)."""
+        if self._ready is not None or any(line.strip() for line in self._lines):
+            return False
+        return not bytes(self._buffer).strip()
+
     def take_unread(self) -> bytes:
         """Remove and return every byte received but not taken as a reply.
 

@@ -212,7 +212,8 @@ class _Session:
             self.send(action)
 
     def send(self, action: Send) -> None:
-        if self.stream.reader.has_unread():
+        reader = self.stream.reader
+        if reader.has_unread() and not reader.unread_is_blank():
             # We never pipeline, so nothing may arrive before our command: replies sent
             # ahead of it would be read as its answer. (Raised in the phase whose reply
             # came with the extra bytes, so the error is never mistaken for QUIT's.)
