@@ -8,7 +8,7 @@ out. Line numbers count from 1 within the reply.
 What Postfix's client does with each (smtp_chat.c `smtp_chat_resp`, smtp_stream.c
 `smtp_get`, smtp_proto.c `smtp_helo`):
 - mixed codes: only the last line's code is read; the others are never compared.
-- bare LF: `smtp_get` ends a line at LF and drops a CR before it, if there is one.
+- bare LF: `smtp_get` ends a line at LF and drops any CRs before it.
 - empty line: no three digits, so it is read as one more line of the reply.
 - empty EHLO line (`250-` alone): the EHLO parser finds no keyword on it and skips it.
 - a line over 512 octets: read whole up to `line_length_limit` (2048 by default), which is
