@@ -9,13 +9,14 @@ from functools import partial
 import pytest
 
 from starttls_check.checks.deep import evaluate_deep
+from starttls_check.checks.tls_version import best_version, tls_minimum_findings
 from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from starttls_check.demo.loopback.smtp_server import (
     ServerConnection,
     server_tls_context,
     standard_session,
 )
-from starttls_check.model.findings import Verdict
+from starttls_check.model.findings import Policy, Severity, Verdict
 from starttls_check.model.report import DomainReport
 from starttls_check.model.session import DeepProbe, ProbeOutcome
 
@@ -74,8 +75,75 @@ def test_tls10_only_server() -> None:
     assert found["TLSv1.2"] is ProbeOutcome.REFUSED
     assert found["TLSv1.3"] is ProbeOutcome.REFUSED
     assert "tls.accepts-tls1-0" in codes(report)
-    assert "tls.no-modern-version" in codes(report)
-    assert report.verdict is Verdict.FAIL
+    # The core session already negotiated TLS 1.0: that fact is tls.version-deprecated's.
+    assert "tls.version-deprecated" in codes(report)
+    assert "tls.no-modern-version" not in codes(report)
+    assert report.verdict is Verdict.WARN
+
+
+def legacy_check(ca: Issued, *, deep: bool, policy: Policy | None = None) -> DomainReport:
+    """The legacy server (TLS 1.0 and 1.1 only), checked with or without `--deep`."""
+    context = context_for(
+        ca, minimum_version=ssl.TLSVersion.TLSv1, maximum_version=ssl.TLSVersion.TLSv1_1
+    )
+    script = partial(standard_session, hostname="mx.example.test", tls_context=context)
+    extra = {"policy": policy} if policy is not None else {}
+
+    async def go() -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": script}, ca=ca) as world:
+            return await world.check("example.test", deep=deep, timeout=1.0, **extra)
+
+    return run(go())
+
+
+@pytest.mark.parametrize("min_tls", [None, "1.2"], ids=["default", "min-tls-1.2"])
+def test_legacy_server_gets_one_verdict_with_and_without_deep(min_tls: str | None) -> None:
+    """A deep probe adds facts (TLS 1.0 accepted too); it does not judge again that nothing
+    newer than TLS 1.1 is accepted, which the core session already proved."""
+    ca = make_ca("test CA")
+    policy = Policy(min_tls=min_tls) if min_tls else None
+    core = legacy_check(ca, deep=False, policy=policy)
+    deep = legacy_check(ca, deep=True, policy=policy)
+    assert core.hosts[0].facts.tls is not None
+    assert core.hosts[0].facts.tls.version == "TLSv1.1"
+    assert outcomes(deep)["TLSv1.2"] is ProbeOutcome.REFUSED
+    assert outcomes(deep)["TLSv1.3"] is ProbeOutcome.REFUSED
+    assert core.verdict is deep.verdict
+    assert core.verdict is (Verdict.FAIL if min_tls else Verdict.WARN)
+    severity = {f.code: f.severity for f in deep.all_findings()}
+    assert severity["tls.version-deprecated"] is Severity.WARN
+    assert "tls.no-modern-version" not in severity
+    if min_tls:
+        assert severity["tls.below-minimum"] is Severity.FAIL
+
+
+def legacy_probes() -> tuple[DeepProbe, ...]:
+    def probe(name: str, outcome: ProbeOutcome) -> DeepProbe:
+        return DeepProbe(kind="version", name=name, outcome=outcome, detail="")
+
+    return (
+        probe("TLSv1", ProbeOutcome.ACCEPTED),
+        probe("TLSv1.1", ProbeOutcome.ACCEPTED),
+        probe("TLSv1.2", ProbeOutcome.REFUSED),
+        probe("TLSv1.3", ProbeOutcome.REFUSED),
+    )
+
+
+def test_no_modern_version_is_a_warning_when_only_the_probes_know() -> None:
+    probes = legacy_probes()
+    found = {f.code: f.severity for f in evaluate_deep("mx", probes, core_version=None)}
+    assert found["tls.no-modern-version"] is Severity.WARN
+    found = {f.code: f.severity for f in evaluate_deep("mx", probes, core_version="TLSv1.1")}
+    assert "tls.no-modern-version" not in found
+
+
+def test_min_tls_judges_the_probes_when_the_core_session_had_no_tls() -> None:
+    probes = legacy_probes()
+    assert best_version(None, probes) == "TLSv1.1"
+    (below,) = tls_minimum_findings("mx", best_version(None, probes), Policy(min_tls="1.2"))
+    assert below.code == "tls.below-minimum"
+    assert below.severity is Severity.FAIL
+    assert best_version(None, ()) is None
 
 
 def test_static_rsa_only_server() -> None:

@@ -36,7 +36,7 @@ from starttls_check.demo.loopback.smtp_server import (
 )
 from starttls_check.model.findings import Verdict
 from starttls_check.model.report import DomainReport
-from starttls_check.model.session import ErrorKind, Phase, ProbeError, SessionFacts
+from starttls_check.model.session import DefectKind, ErrorKind, Phase, ProbeError, SessionFacts
 from starttls_check.render import FORMATS, render
 from starttls_check.smtp.sansio import (
     MAX_LINE_BYTES,
@@ -624,19 +624,25 @@ def test_close_right_after_starttls_220_says_the_server_closed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("script", "phase", "codes"),
+    ("script", "whose", "code"),
     [
-        (code_change(b"220-a\r\n250 b\r\n", b""), Phase.GREETING, "from 220 to 250"),
-        (code_change(b"220 mx\r\n", b"250-a\r\n354 b\r\n"), Phase.EHLO, "from 250 to 354"),
+        (code_change(b"220-a\r\n250 b\r\n", b""), "greeting", 250),
+        (code_change(b"220 mx\r\n", b"250-a\r\n354 b\r\n"), "EHLO", 354),
     ],
     ids=["greeting", "ehlo"],
 )
-def test_reply_code_changing_mid_reply_is_a_protocol_error(
-    script: Script, phase: Phase, codes: str
+def test_reply_code_changing_mid_reply_takes_the_last_lines_code(
+    script: Script, whose: str, code: int
 ) -> None:
+    """As Postfix's client does (smtp_chat.c): the last line's code is the reply's; the
+    change is a defect on record, not a protocol error."""
     probed = probe(script)
-    assert_error(probed, phase, ErrorKind.PROTOCOL, f"reply code changed {codes}")
-    assert probed.elapsed < SETTINGS.timeout
+    assert probed.facts.error is None, probed.transcript()  # QUIT unanswered: work was done
+    reply = probed.facts.greeting if whose == "greeting" else probed.facts.ehlo_reply
+    assert reply is not None
+    assert reply.code == code
+    (defect,) = probed.facts.reply_defects
+    assert (defect.reply, defect.kind, defect.lines) == (whose, DefectKind.MIXED_CODES, (1,))
 
 
 # --- plaintext after the 220 to STARTTLS ---------------------------------------------------
@@ -788,8 +794,8 @@ HOSTILE = {
     ),
     "code-change": Expected(
         lambda _: code_change(b"220 mx\r\n", b"250-a\r\n354 b\r\n"),
-        (Phase.EHLO, ErrorKind.PROTOCOL),
-        "smtp.protocol-error",
+        None,  # the last line's code decides (354, so EHLO failed), as in Postfix
+        "smtp.malformed-reply",
     ),
     "hostile-bytes": Expected(hostile_bytes_session, None, None),
 }

@@ -7,6 +7,7 @@ from ..model.catalogue import finding
 from ..model.findings import Finding, Severity, Subject
 from ..model.session import DeepProbe, ProbeOutcome
 from .context import HostContext
+from .tls_version import legacy_only
 
 _LEGACY_VERSIONS = {"TLSv1": "tls.accepts-tls1-0", "TLSv1.1": "tls.accepts-tls1-1"}
 _MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
@@ -22,11 +23,18 @@ _CIPHER_CODES = {
 
 def check_deep(host: HostContext) -> list[Finding]:
     """Host check: what the `--deep` probes found."""
-    return evaluate_deep(host.subject, host.deep)
+    tls = host.facts.tls
+    return evaluate_deep(host.subject, host.deep, core_version=tls.version if tls else None)
 
 
-def evaluate_deep(subject: Subject, probes: tuple[DeepProbe, ...]) -> list[Finding]:
-    """One finding per weakness accepted, plus what could not be tested."""
+def evaluate_deep(
+    subject: Subject, probes: tuple[DeepProbe, ...], *, core_version: str | None = None
+) -> list[Finding]:
+    """One finding per weakness accepted, plus what could not be tested.
+
+    A probe adds facts; it never judges again what the core session (which negotiated
+    `core_version`) already proved, so the verdict is the same with and without `--deep`.
+    """
     if not probes:
         return []
     by_name = {p.name: p for p in probes}
@@ -36,7 +44,13 @@ def evaluate_deep(subject: Subject, probes: tuple[DeepProbe, ...]) -> list[Findi
         if probe is not None and probe.outcome is ProbeOutcome.ACCEPTED:
             findings.append(finding(code, subject, f"accepts {version} ({probe.detail})"))
     modern = [by_name[v] for v in _MODERN_VERSIONS if v in by_name]
-    if modern and all(p.outcome is ProbeOutcome.REFUSED for p in modern):
+    # With a legacy core session, "nothing newer than TLS 1.1" is tls.version-deprecated's
+    # fact already (see tls_version.py): the probes only confirm it.
+    if (
+        modern
+        and all(p.outcome is ProbeOutcome.REFUSED for p in modern)
+        and not legacy_only(core_version)
+    ):
         message = "accepts neither TLS 1.2 nor TLS 1.3"
         findings.append(finding("tls.no-modern-version", subject, message))
     findings += [

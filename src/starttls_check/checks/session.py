@@ -5,16 +5,17 @@ from __future__ import annotations
 from ..model.catalogue import finding
 from ..model.findings import Finding, Subject
 from ..model.session import (
-    DEPRECATED_TLS,
     EVIDENCE_LIMIT,
     ErrorKind,
     Phase,
     ProbeError,
     Reply,
+    ReplyDefect,
     SessionFacts,
 )
 from .capabilities import starttls_stripped
 from .context import HostContext
+from .tls_version import deprecated_version_findings
 
 _CONNECT_CODES = {
     ErrorKind.REFUSED: "connect.refused",
@@ -50,7 +51,8 @@ def check_retries(host: HostContext) -> list[Finding]:
 
 def evaluate_session(subject: Subject, facts: SessionFacts) -> tuple[Finding, ...]:
     """Findings in the order a person reads the session; the error, if any, last."""
-    findings = _dialogue(subject, facts)
+    findings = [_malformed(subject, defect) for defect in facts.reply_defects]
+    findings += _dialogue(subject, facts)
     if facts.injected_plaintext is not None:
         evidence = facts.injected_plaintext
         size = (
@@ -58,9 +60,7 @@ def evaluate_session(subject: Subject, facts: SessionFacts) -> tuple[Finding, ..
         )
         message = f"{size} bytes of plaintext arrived after the 220 to STARTTLS, before TLS"
         findings.append(finding("starttls.injection", subject, message, evidence=evidence))
-    if facts.tls is not None and facts.tls.version in DEPRECATED_TLS:
-        message = f"TLS upgrade succeeded with {facts.tls.version} (deprecated)"
-        findings.append(finding("tls.version-deprecated", subject, message))
+    findings += deprecated_version_findings(subject, facts.tls)
     if facts.error is not None:
         findings.append(_error(subject, facts.error))
     return tuple(findings)
@@ -104,6 +104,14 @@ def _dialogue(subject: Subject, facts: SessionFacts) -> list[Finding]:
         message = f"EHLO inside TLS refused: {tls_reply.code} {tls_reply.text}"
         findings.append(finding("tls.ehlo-failed", subject, message))
     return findings
+
+
+def _malformed(subject: Subject, defect: ReplyDefect) -> Finding:
+    """A reply read as senders read it, but not as RFC 5321 writes it: worth a warning,
+    never a failure, since Postfix and the others go on with the session."""
+    where = "the greeting" if defect.reply == "greeting" else f"the reply to {defect.reply}"
+    message = f"{defect.kind} in {where}: {defect.detail}"
+    return finding("smtp.malformed-reply", subject, message)
 
 
 def _error(subject: Subject, error: ProbeError) -> Finding:

@@ -62,9 +62,31 @@ class Reply:
         return " / ".join(line for line in self.lines if line)
 
 
+class DefectKind(StrEnum):
+    """How a reply that senders accept breaks RFC 5321's reply syntax (§4.2, §4.5.3.1.5)."""
+
+    MIXED_CODES = "mixed-codes"  # lines carry different codes; the last line's decides
+    BARE_LF = "bare-lf"  # a line ended in LF without CR (RFC 5321 §2.3.8)
+    EMPTY_LINE = "empty-line"  # a line with no reply code, or an EHLO line with no keyword
+    LONG_LINE = "long-line"  # longer than 512 octets with its CRLF (RFC 5321 §4.5.3.1.5)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplyDefect:
+    """A reply taken as senders take it, although it breaks the reply syntax."""
+
+    reply: str  # whose reply: "greeting", "EHLO", "STARTTLS", "EHLO inside TLS", ...
+    kind: DefectKind
+    lines: tuple[int, ...]  # the offending lines, counted from 1 within the reply
+    detail: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Exchange:
-    """One transcript entry, `at_ms` milliseconds after the session started."""
+    """One transcript entry, `at_ms` milliseconds after the session started.
+
+    A received line's `text` is the line exactly as it arrived, see `wire_text`.
+    """
 
     at_ms: float
     direction: Direction
@@ -163,6 +185,38 @@ class SessionFacts:
     error: ProbeError | None = None
     transcript: tuple[Exchange, ...] = ()
     elapsed_ms: float = 0.0
+    reply_defects: tuple[ReplyDefect, ...] = ()  # replies accepted despite their syntax
+
+
+def wire_text(line: bytes) -> str:
+    """A received line as transcript text, from which `wire_bytes` gives back its bytes.
+
+    UTF-8 is decoded; a byte that is not UTF-8 is written `\\xNN` and a backslash the
+    server sent is doubled, so an escape and the server's own text cannot be confused. The
+    usual CRLF is dropped; any other ending (a bare LF, CR CR LF) stays in the text, where
+    the terminal shows it escaped.
+    """
+    # A backslash (0x5C) is never part of a multi-byte UTF-8 sequence: splitting there
+    # cannot cut a character in two.
+    parts = line.removesuffix(b"\r\n").split(b"\\")
+    return "\\\\".join(part.decode("utf-8", "backslashreplace") for part in parts)
+
+
+def wire_bytes(text: str) -> bytes:
+    """The bytes of a received line recorded by `wire_text`, its line ending included."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        if text.startswith("\\\\", i):
+            out += b"\\"
+            i += 2
+        elif text.startswith("\\x", i):
+            out.append(int(text[i + 2 : i + 4], 16))
+            i += 4
+        else:
+            out += text[i].encode()
+            i += 1
+    return bytes(out) if out.endswith(b"\n") else bytes(out) + b"\r\n"
 
 
 class ProbeOutcome(StrEnum):

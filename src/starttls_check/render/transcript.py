@@ -1,9 +1,10 @@
 """The `--transcript` view: every SMTP dialogue as it happened, like swaks or posttls-finger.
 
 Per address: a header, each transcript line with its time (`->` sent, `<-` received,
-`**` an event), earlier attempts first when a 4xx reply made us retry, then the chain as
-served and the trust verdict. All server text goes through `terminal_safe` into
-`rich.text.Text`, never into a markup string, so a banner cannot act on the terminal.
+exactly as it arrived, `**` an event), earlier attempts first when a 4xx reply made us
+retry, then the chain as served and the trust verdict. All server text goes through
+`terminal_safe` into `rich.text.Text`, never into a markup string, so a banner cannot act
+on the terminal.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from .terminal import safe as escaped
 _ARROW = {Direction.SENT: "->", Direction.RECEIVED: "<-", Direction.EVENT: "**"}
 _STYLE = {Direction.SENT: "cyan", Direction.RECEIVED: "green", Direction.EVENT: "yellow"}
 SANS_SHOWN = 4  # subjectAltNames listed per certificate; the rest are counted
-# Lines are capped at 512 characters when recorded; escaping can make them four times longer.
-LINE_LIMIT = 2100
+# A received line is recorded whole (at most 2048 bytes, the reader's hard limit); escaping
+# can make it four times longer, and this cap is met only by a line of escapes.
+LINE_LIMIT = 4 * 2048 + 16
 
 
 def safe(text: str, style: str = "") -> Text:

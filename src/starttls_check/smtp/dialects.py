@@ -44,9 +44,6 @@ class _LineClient(DialogueRecord):
         self.reader = reader
         self.implicit_tls = implicit_tls
 
-    def transcript_lines(self, reply: Reply) -> list[str]:
-        return list(reply.lines)
-
     def receive(self, reply: Reply) -> Action:
         if self.state is State.GREETING:
             self.greeting = reply

@@ -1,8 +1,12 @@
 """Sans-I/O SMTP client core: bytes in, replies out; replies in, commands out.
 
 Rules this module enforces, whoever drives it:
-- A reply is one or more lines `ddd-text` ending with `ddd text` (RFC 5321 §4.2); all lines
-  carry the same code. Bare LF is accepted as a line end, as real MTAs do.
+- A reply is one or more lines `ddd-text` ending with `ddd text` (RFC 5321 §4.2). Where
+  senders are lenient, so is the reader, as Postfix's client (smtp_chat.c) is: the last
+  line's code is the reply's even if other lines carry another, a bare LF ends a line, and
+  a line without any code (an empty line) is read as part of the reply. `lint.py` names
+  each such defect; a non-empty line that is not a reply line is still an error, because
+  it means another protocol on the port far more often than a sloppy MTA.
 - Every line and every reply is bounded; exceeding a bound is a `RemoteProtocolError`,
   never unbounded buffering.
 - Commands are never pipelined: the client sends one command and waits for its reply.
@@ -27,6 +31,14 @@ MAX_UNREAD_BYTES = 64 * 1024  # replies we never asked for (we never pipeline)
 
 class RemoteProtocolError(Exception):
     """The server sent bytes that are not a valid or bounded SMTP reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One whole reply, and its lines exactly as they arrived (line endings included)."""
+
+    reply: Reply
+    raw: tuple[bytes, ...]
 
 
 Framing = Callable[[list[bytes]], "Reply | None"]
@@ -54,12 +66,12 @@ class ReplyReader:
         self._max_lines = max_lines
         self._buffer = bytearray()  # received, not yet parsed
         self._lines: list[bytes] = []  # lines of the response being assembled
-        self._ready: tuple[Reply, bytes] | None = None  # a whole reply not yet taken
+        self._ready: Received | None = None  # a whole reply not yet taken
 
     @property
     def buffered_bytes(self) -> int:
         """How many bytes are held: bounded by the limits, whatever the server sends."""
-        ready = len(self._ready[1]) if self._ready else 0
+        ready = sum(len(line) for line in self._ready.raw) if self._ready else 0
         return len(self._buffer) + sum(len(line) for line in self._lines) + ready
 
     def feed(self, data: bytes) -> None:
@@ -72,16 +84,27 @@ class ReplyReader:
 
     def next_reply(self) -> Reply | None:
         """The next complete reply, or None until one has arrived."""
+        received = self.next_received()
+        return received.reply if received else None
+
+    def next_received(self) -> Received | None:
+        """The next complete reply with its lines as received, or None until one arrived."""
         if self._ready is None:
             self._parse()
-        if self._ready is None:
-            return None
-        reply, self._ready = self._ready[0], None
-        return reply
+        received, self._ready = self._ready, None
+        return received
 
     def has_unread(self) -> bool:
         """True if the server sent anything beyond the replies taken so far."""
         return bool(self._ready or self._lines or self._buffer)
+
+    def unread_is_blank(self) -> bool:
+        """Only empty lines (or part of one) arrived beyond the replies taken. They answer
+        nothing: Postfix reads them as the start of the next reply, and so does
+        `smtp_framing`, so they are left for it (and named a defect there)."""
+        if self._ready is not None or any(line.strip() for line in self._lines):
+            return False
+        return not bytes(self._buffer).strip()
 
     def take_unread(self) -> bytes:
         """Remove and return every byte received but not taken as a reply.
@@ -89,7 +112,8 @@ class ReplyReader:
         After the `220` to STARTTLS this must be empty: anything here arrived in plaintext
         and must never be mistaken for data protected by TLS (RFC 3207 §4.2).
         """
-        unread = (self._ready[1] if self._ready else b"") + b"".join(self._lines) + self._buffer
+        ready = b"".join(self._ready.raw) if self._ready else b""
+        unread = ready + b"".join(self._lines) + self._buffer
         self._ready = None
         self._lines.clear()
         self._buffer.clear()
@@ -105,21 +129,37 @@ class ReplyReader:
                 raise RemoteProtocolError(f"reply longer than {self._max_lines} lines")
             reply = self.framing(self._lines)
             if reply is not None:
-                self._ready = (reply, b"".join(self._lines))
+                self._ready = Received(reply, tuple(self._lines))
                 self._lines.clear()
         if self._ready is None and len(self._buffer) > self._max_line:
             raise RemoteProtocolError(f"line longer than {self._max_line} bytes")
 
 
 def smtp_framing(lines: list[bytes]) -> Reply | None:
-    """RFC 5321 §4.2: `ddd-` lines, then a `ddd ` line; one code throughout."""
-    code, final, _ = parse_reply_line(lines[-1])
-    first = parse_reply_line(lines[0])[0]
-    if code != first:
-        raise RemoteProtocolError(f"reply code changed from {first} to {code}")
+    """RFC 5321 §4.2: `ddd-` lines, then a `ddd ` line, read as Postfix's client reads them.
+
+    Postfix (smtp_chat.c, `smtp_chat_resp`) ends a reply at the first line of three digits
+    and a space (or nothing), takes the code from that last line alone, never compares the
+    codes of the lines, and reads any other line as one more line of the reply. So a reply
+    `250-…` / `251-SIZE …` / `250 …` is a 250 to it, and to us; an empty line continues
+    the reply for both, while other code-less lines end our session (module rules above).
+    """
+    last = lines[-1]
+    if _codeless(last):
+        return None  # part of the reply, as Postfix reads it; the line count bounds it
+    code, final, _ = parse_reply_line(last)
     if not final:
         return None
-    return Reply(code=code, lines=tuple(parse_reply_line(line)[2] for line in lines))
+    return Reply(code=code, lines=tuple(_line_text(line) for line in lines))
+
+
+def _codeless(raw: bytes) -> bool:
+    """An empty (or blank) line: no code at all, so Postfix reads it as a continuation."""
+    return not raw.strip()
+
+
+def _line_text(raw: bytes) -> str:
+    return "" if _codeless(raw) else parse_reply_line(raw)[2]
 
 
 def parse_reply_line(raw: bytes) -> tuple[int, bool, str]:
@@ -216,11 +256,6 @@ class SmtpClient(DialogueRecord):
         self.ehlo_name = ehlo_name
         self.hello = hello
         self.implicit_tls = implicit_tls
-
-    def transcript_lines(self, reply: Reply) -> list[str]:
-        """The reply as it appeared on the wire."""
-        last = len(reply.lines) - 1
-        return [f"{reply.code}{' ' if i == last else '-'}{t}" for i, t in enumerate(reply.lines)]
 
     def receive(self, reply: Reply) -> Action:
         """Feed the reply to the last command (or the greeting); get the next action."""

@@ -27,18 +27,32 @@ from ..model.session import (
     Exchange,
     Phase,
     ProbeError,
-    Reply,
+    ReplyDefect,
     SessionFacts,
     SessionOutcome,
     TlsResult,
+    wire_text,
 )
 from ..tls.certs import describe_certificate
 from ..tls.client import fact_gathering_context, peer_chain_der
+from .lint import reply_defects
 from .protocols import PROTOCOLS, new_dialogue
-from .sansio import Close, RemoteProtocolError, ReplyReader, Send, StartTls, State
+from .sansio import (
+    MAX_LINE_BYTES,
+    Close,
+    Received,
+    RemoteProtocolError,
+    ReplyReader,
+    Send,
+    StartTls,
+    State,
+)
 
 MAX_TRANSCRIPT_ENTRIES = 400
-MAX_TRANSCRIPT_TEXT = 512
+MAX_TRANSCRIPT_TEXT = 512  # what we send, and events
+# A received line is never longer than the reader's hard limit; as text each byte takes
+# at most four characters (`\xNN`), so a received line is recorded whole, never cut.
+MAX_RECEIVED_TEXT = 4 * MAX_LINE_BYTES
 MAX_EVIDENCE_BYTES = EVIDENCE_LIMIT
 INJECTION_WAIT = 3.0  # seconds the injection probe waits inside TLS for an answer
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
@@ -51,6 +65,9 @@ _WAITING_FOR = {
     Phase.EHLO_TLS: "no complete reply",
     Phase.QUIT: "no complete reply",
 }
+_CODELESS = frozenset(
+    {MailProtocol.IMAP, MailProtocol.IMAPS, MailProtocol.POP3, MailProtocol.POP3S}
+)
 _PHASE_OF_STATE = {
     State.GREETING: Phase.GREETING,
     State.EHLO: Phase.EHLO,
@@ -116,11 +133,11 @@ class _ReplyStream(asyncio.Protocol):
         self.lost_exc = exc
         self._wakeup.set()
 
-    async def next_reply(self) -> Reply:
+    async def next_reply(self) -> Received:
         while True:
-            reply = self.reader.next_reply()
-            if reply is not None:
-                return reply
+            received = self.reader.next_received()
+            if received is not None:
+                return received
             if self.protocol_error is not None:
                 raise self.protocol_error
             if self.lost:
@@ -146,13 +163,32 @@ class _Session:
         self.tls: TlsResult | None = None
         self.chain_der: tuple[bytes, ...] = ()
         self.injected: str | None = None
+        self.defects: list[ReplyDefect] = []
 
     def note(self, direction: Direction, text: str) -> None:
         if len(self.transcript) < MAX_TRANSCRIPT_ENTRIES:
             at_ms = round((time.perf_counter() - self.started) * 1000, 1)
-            self.transcript.append(
-                Exchange(at_ms=at_ms, direction=direction, text=text[:MAX_TRANSCRIPT_TEXT])
-            )
+            limit = MAX_RECEIVED_TEXT if direction is Direction.RECEIVED else MAX_TRANSCRIPT_TEXT
+            self.transcript.append(Exchange(at_ms=at_ms, direction=direction, text=text[:limit]))
+
+    def record(self, received: Received, whose: str) -> None:
+        """Each line as it arrived (never rebuilt from the parsed reply), and its defects."""
+        for line in received.raw:
+            self.note(Direction.RECEIVED, wire_text(line))
+        smtp = self.settings.protocol not in _CODELESS  # IMAP and POP3 replies carry no codes
+        ehlo = smtp and self.client.state in (State.EHLO, State.EHLO_TLS)
+        self.defects += reply_defects(whose, received.raw, smtp=smtp, ehlo=ehlo)
+
+    def whose_reply(self) -> str:
+        """The reply about to be read answers this (for a defect's message)."""
+        hello = self.client.ehlo_command or "EHLO"
+        return {
+            State.GREETING: "greeting",
+            State.EHLO: hello,
+            State.HELO: "HELO",
+            State.STARTTLS: "STARTTLS",
+            State.EHLO_TLS: f"{hello} inside TLS",
+        }.get(self.client.state, "QUIT")
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -166,10 +202,9 @@ class _Session:
         self.phase = Phase.GREETING
         while True:
             async with asyncio.timeout(self.settings.timeout):
-                reply = await self.stream.next_reply()
-            for line in self.client.transcript_lines(reply):
-                self.note(Direction.RECEIVED, line)
-            action = self.client.receive(reply)
+                received = await self.stream.next_reply()
+            self.record(received, self.whose_reply())
+            action = self.client.receive(received.reply)
             if isinstance(action, StartTls):
                 action = await self.upgrade(loop)
             if isinstance(action, Close):
@@ -177,7 +212,8 @@ class _Session:
             self.send(action)
 
     def send(self, action: Send) -> None:
-        if self.stream.reader.has_unread():
+        reader = self.stream.reader
+        if reader.has_unread() and not reader.unread_is_blank():
             # We never pipeline, so nothing may arrive before our command: replies sent
             # ahead of it would be read as its answer. (Raised in the phase whose reply
             # came with the extra bytes, so the error is never mistaken for QUIT's.)
@@ -241,11 +277,11 @@ class _Session:
             # Long enough for a slow server to answer; a later answer still shows up as
             # bytes nobody asked for when we send the next command (see `send`).
             async with asyncio.timeout(min(self.settings.timeout, INJECTION_WAIT)):
-                reply = await self.stream.next_reply()
+                received = await self.stream.next_reply()
         except (TimeoutError, _ConnectionClosed, RemoteProtocolError):
             return  # nothing answered (or the session broke: the next step reports it)
-        for line in self.client.transcript_lines(reply):
-            self.note(Direction.RECEIVED, line)
+        self.record(received, "the command sent with STARTTLS")
+        reply = received.reply
         self.answered_inside_tls = f"{reply.code} {reply.text}"
         self.note(Direction.EVENT, "the server answered the command sent with STARTTLS")
 
@@ -286,6 +322,7 @@ class _Session:
             error=error,
             transcript=tuple(self.transcript),
             elapsed_ms=round((time.perf_counter() - self.started) * 1000, 1),
+            reply_defects=tuple(self.defects),
         )
 
 
