@@ -1,7 +1,7 @@
 """What DNSSEC validation concludes about one answer, and the ways a walk ends early.
 
 Shared by the walk (dns/dnssec.py), the judging of responses (dns/answers.py) and the
-proofs (dns/signatures.py, dns/nsec.py). No queries, no dnspython.
+proofs (dns/signatures.py, dns/nsec.py, dns/nsec3.py). No queries, no dnspython.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ class DnssecStatus(StrEnum):
     """RFC 4033 §5 / RFC 4035 §4.3: what validation concluded about one answer."""
 
     SECURE = "secure"  # an unbroken chain of signatures from a trust anchor
-    INSECURE = "insecure"  # proven unsigned: a delegation without DS below the anchor
+    INSECURE = "insecure"  # proven unsigned (no DS below the anchor), or only provable
+    # through an NSEC3 opt-out span or at a costly NSEC3 iteration count
     BOGUS = "bogus"  # should be signed, but a signature or proof is missing or wrong
     INDETERMINATE = "indeterminate"  # could not tell: no anchor, timeout, server failure
 
@@ -50,6 +51,11 @@ class ProvenInsecure(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class UncheckedProof(ProvenInsecure):
+    """A signed NSEC3 proof too costly to check (RFC 9276 §3.2): insecure, unless what it
+    was asked for turns out not to need it."""
 
 
 def bogus(reason: str, dns_status: DnsStatus | None = None) -> ValidationEnd:
