@@ -81,30 +81,27 @@ def nsec3_denial(zone: dns.zone.Zone, name: dns.name.Name, *, exists: bool) -> l
     encloser, the one covering the next closer name), and for NXDOMAIN also the record
     covering the wildcard at the closest encloser (§7.2.1-§7.2.2, §7.2.5).
     """
-    params = _params(zone)
-    chain = sorted(
-        (base64.b32hexdecode(owner.labels[0], casefold=True), owner)
-        for owner, node in zone.nodes.items()
-        if node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC3) is not None
-    )
+    params, chain = _params(zone), _chain(zone)
     if not chain:
         return []
     owners = dict(chain)
-
-    def covering(target: dns.name.Name) -> dns.name.Name:
-        digest = _hash(target, params)
-        before = [owner for hashed, owner in chain if hashed < digest]
-        return before[-1] if before else chain[-1][1]  # the last span wraps to the first
-
     if exists and _hash(name, params) in owners:
         return [owners[_hash(name, params)]]
     encloser, next_closer = name.parent(), name
     while _hash(encloser, params) not in owners and encloser != zone.origin:
         encloser, next_closer = encloser.parent(), encloser
-    proof = [owners.get(_hash(encloser, params)), covering(next_closer)]
+    proof = [owners.get(_hash(encloser, params)), covering_owner(zone, next_closer)]
     if not exists:
-        proof.append(covering(dns.name.from_text("*", encloser)))
+        proof.append(covering_owner(zone, dns.name.from_text("*", encloser)))
     return list(dict.fromkeys(owner for owner in proof if owner is not None))
+
+
+def covering_owner(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name:
+    """The owner of the NSEC3 record whose span holds the hash of ``name`` (not itself in
+    the chain); the last record's span wraps around to the first."""
+    chain, digest = _chain(zone), _hash(name, _params(zone))
+    before = [owner for hashed, owner in chain if hashed < digest]
+    return before[-1] if before else chain[-1][1]
 
 
 def owner_for(zone: dns.zone.Zone, name: dns.name.Name) -> dns.name.Name:
@@ -128,6 +125,15 @@ def _chain_types(
             name = name.parent()
             types.setdefault(name, set())
     return types
+
+
+def _chain(zone: dns.zone.Zone) -> list[tuple[bytes, dns.name.Name]]:
+    """The zone's NSEC3 owner names with their hashes, in hash order."""
+    return sorted(
+        (base64.b32hexdecode(owner.labels[0], casefold=True), owner)
+        for owner, node in zone.nodes.items()
+        if node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC3) is not None
+    )
 
 
 def _params(zone: dns.zone.Zone) -> Nsec3Params:
