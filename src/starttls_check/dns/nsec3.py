@@ -10,7 +10,7 @@ The input is hostile, so the work is bounded before any hashing: at most
 §8.2 allows calling anything else bogus), so each name is hashed once, and at most
 :data:`MAX_ITERATIONS` extra iterations are done per hash. A zone asking for more is
 *insecure*, not bogus (RFC 9276 §3.2): its records are signed and may be true, but we
-decline the cost, as Unbound and BIND do; the signatures are still checked first, so an
+decline the cost, as validating resolvers do; the signatures are still checked first, so an
 attacker cannot raise the count to make a secure zone look insecure.
 
 Proofs that hold only because of an opt-out span (RFC 5155 §6) end as INSECURE, raised as
@@ -37,8 +37,8 @@ from .signatures import verify_section
 from .verdict import ProvenInsecure, UncheckedProof, bogus
 
 MAX_ITERATIONS = 100
-"""Extra hash iterations accepted; above this the zone is insecure (RFC 9276 §3.2). 0 is
-what RFC 9276 §3.1 asks of signers; BIND and Unbound stop at 50 and 150."""
+"""Extra hash iterations accepted; above this the proof is insecure (RFC 9276 §3.2). 0 is
+what RFC 9276 §3.1 asks of signers; validating resolvers draw their own line, 50 to 150."""
 MAX_RECORDS = 16
 """NSEC3 records looked at in one response; a proof needs at most three."""
 _SHA1_LENGTH = 20
