@@ -112,7 +112,7 @@ def nsec3_chain(
     offered = [
         (rrset.name, record)
         for rrset in rrsets
-        if rrset.name.parent() == zone
+        if len(rrset.name) == len(zone) + 1  # one hash label above the apex (RFC 5155 §3)
         for record in rrset
         if isinstance(record, NSEC3)
     ][:MAX_RECORDS]
