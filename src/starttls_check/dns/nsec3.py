@@ -8,10 +8,10 @@ last record of the chain wraps to the first).
 The input is hostile, so the work is bounded before any hashing: at most
 :data:`MAX_RECORDS` records are looked at, they must share one set of parameters (RFC 5155
 §8.2 allows calling anything else bogus), so each name is hashed once, and at most
-:data:`MAX_ITERATIONS` extra iterations are done per hash. A zone asking for more is
-*insecure*, not bogus (RFC 9276 §3.2): its records are signed and may be true, but we
-decline the cost, as validating resolvers do; the signatures are still checked first, so an
-attacker cannot raise the count to make a secure zone look insecure.
+:data:`MAX_ITERATIONS` extra iterations are done per hash. A proof asking for more is
+*insecure*, not bogus (RFC 9276 §3.2): its records are signed and may be true, but the cost
+is declined, as validating resolvers decline it; answers the zone signs stay secure (see
+dns/dnssec.py). The signatures are checked first, so an attacker cannot raise the count.
 
 Proofs that hold only because of an opt-out span (RFC 5155 §6) end as INSECURE, raised as
 :class:`~.verdict.ProvenInsecure`: such a span may hide an unsigned delegation, so
