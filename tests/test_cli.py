@@ -267,6 +267,7 @@ def test_demo_runs_offline_and_reports_each_case() -> None:
         "plain.test": "fail",
         "expired.test": "warn",
         "wrongname.test": "warn",
+        "nsec3.test": "pass",
     }
 
     def codes(domain: str) -> list[str]:
@@ -282,3 +283,6 @@ def test_demo_runs_offline_and_reports_each_case() -> None:
     assert host["senders"]["mta_sts"]["reason"] == "delivers encrypted and authenticated"
     assert host["senders"]["dane"]["delivery"] == "encrypted-authenticated"
     assert reports["secure.test"]["policies"]["mta_sts"]["mode"] == "enforce"
+    # nsec3.test: the same DANE, with every absence on the way proven by NSEC3.
+    assert codes("nsec3.test") == ["dane.matched"]
+    assert reports["nsec3.test"]["hosts"][0]["dane"]["authenticated"] is True

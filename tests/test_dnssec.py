@@ -263,7 +263,7 @@ def test_wildcard_answer_needs_proof_that_the_name_does_not_exist() -> None:
     assert (judged.status, judged.records) == (SECURE, ("127.0.0.7",))
 
 
-def test_nsec3_denial_is_indeterminate_not_bogus(tree: SignedTree) -> None:
+def test_unsigned_nsec3_denial_is_bogus(tree: SignedTree) -> None:
     origin, qname = dns.name.from_text("example.test."), dns.name.from_text("nope.example.test.")
     response = dns.message.make_response(dns.message.make_query(qname, "A"))
     response.set_rcode(dns.rcode.NXDOMAIN)
@@ -272,10 +272,9 @@ def test_nsec3_denial_is_indeterminate_not_bogus(tree: SignedTree) -> None:
     dnskeys = dns.rrset.from_rdata("example.test.", 3600, tree.keys["example.test."].zsk.dnskey)
     with pytest.raises(ValidationEnd) as caught:
         judge_answer(wire_trip(response), qname, dns.rdatatype.A, origin, dnskeys, NOW.timestamp())
-    assert caught.value.answer.status == INDETERMINATE
-    assert (
-        caught.value.answer.reason
-        == "NSEC3 proof that nope.example.test. does not exist is not checked"
+    assert (caught.value.answer.status, caught.value.answer.reason) == (
+        BOGUS,
+        "no RRSIG for x.example.test. NSEC3",
     )
 
 

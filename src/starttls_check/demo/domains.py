@@ -5,7 +5,8 @@ its own loopback address (127.0.0.2, 127.0.0.3, ...) and one shared port, so the
 sees a world of MX hosts exactly as it would on the internet, certificates from a
 throw-away demo CA included. `test.` is DNSSEC-signed, and secure.test (a signed child
 zone) publishes everything: DANE TLSA records, an MTA-STS policy served over HTTPS on
-127.0.0.9, TLS-RPT, SPF and DMARC. Nothing leaves the machine.
+127.0.0.9, TLS-RPT, SPF and DMARC. nsec3.test is signed with NSEC3 (RFC 5155) instead of
+NSEC, as most signed zones are, and publishes DANE too. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..tls.certs import TrustStore
 from .loopback import signed_zones
 from .loopback.dns_server import LoopbackDnsServer
 from .loopback.https_server import HttpResponse, LoopbackHttpsServer
+from .loopback.nsec3_chain import Nsec3Params
 from .loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from .loopback.shared_port import servers_on_shared_port
 from .loopback.smtp_server import Script, server_tls_context, standard_session
@@ -40,8 +42,12 @@ DEMO_DOMAINS = (
     "plain.test",
     "expired.test",
     "wrongname.test",
+    "nsec3.test",
 )
 SECURE_MX, MTA_STS_ADDRESS = "mx.secure.test", "127.0.0.9"
+NSEC3_DOMAIN, NSEC3_MX = "nsec3.test", "mx.nsec3.test"
+SIGNED_CHILDREN = ("secure.test", NSEC3_DOMAIN)
+"""Zones of their own below `test.`; the other domains' records are in `test.`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,9 +69,10 @@ DEMO_HOSTS = (
     DemoHost(name="mx.plain.test", address="127.0.0.5", starttls=False),
     DemoHost(name="mx.expired.test", address="127.0.0.6", expired=True),
     DemoHost(name="mx.wrongname.test", address="127.0.0.7", certificate_names=("mail.other.test",)),
+    DemoHost(name=NSEC3_MX, address="127.0.0.10"),
 )
 
-# The `test.` zone: every demo domain but secure.test, which is a signed child zone.
+# The `test.` zone: every demo domain but the signed child zones.
 DEMO_RECORDS = (
     "good.test. MX 10 mx.good.test.",
     "mixed.test. MX 10 mx1.mixed.test.",
@@ -73,10 +80,11 @@ DEMO_RECORDS = (
     "plain.test. MX 10 mx.plain.test.",
     "expired.test. MX 10 mx.expired.test.",
     "wrongname.test. MX 10 mx.wrongname.test.",
-    *(f"{h.name}. A {h.address}" for h in DEMO_HOSTS if h.name != SECURE_MX),
+    *(f"{h.name}. A {h.address}" for h in DEMO_HOSTS if h.name not in (SECURE_MX, NSEC3_MX)),
     *(
         line
-        for d in DEMO_DOMAINS[1:]
+        for d in DEMO_DOMAINS
+        if d not in SIGNED_CHILDREN
         for line in (
             f'{d}. TXT "v=spf1 mx -all"',
             f'_dmarc.{d}. TXT "v=DMARC1; p=reject; rua=mailto:dmarc@{d}"',
@@ -106,8 +114,11 @@ async def _demo(settings: CheckSettings) -> tuple[DomainReport, ...]:
         LoopbackHttpsServer(lambda _: policy, MTA_STS_ADDRESS, tls_context=web_context) as web,
     ):
         # The TLSA owner names the SMTP port, so the zones are signed once it is known.
-        spki = spki_sha256(leaves[SECURE_MX].cert.public_bytes(Encoding.DER)) or ""
-        zones, anchors = _signed_zones(port, spki)
+        spki, nsec3_spki = (
+            spki_sha256(leaves[mx].cert.public_bytes(Encoding.DER)) or ""
+            for mx in (SECURE_MX, NSEC3_MX)
+        )
+        zones, anchors = _signed_zones(port, spki, nsec3_spki)
         async with LoopbackDnsServer(zones) as dns_server:
             world = dataclasses.replace(
                 settings,
@@ -137,19 +148,37 @@ def _secure_zone(port: int, spki: str) -> tuple[str, ...]:
     )
 
 
-def _signed_zones(port: int, spki: str) -> tuple[tuple[dns.zone.Zone, ...], TrustAnchors]:
-    """`test.` and its child secure.test., both signed; the anchor is `test.`'s key."""
-    now = datetime.now(UTC)
-    parent = signed_zones.make_zone("test.", "secure.test. NS ns.test.", *DEMO_RECORDS)
-    child = signed_zones.make_zone("secure.test.", *_secure_zone(port, spki))
-    parent_keys, child_keys = signed_zones.generate_zone_keys(), signed_zones.generate_zone_keys()
-    signed_zones.sign(child, child_keys, now=now)
-    signed_zones.add_rdata(
-        parent, "secure.test.", signed_zones.make_ds("secure.test.", child_keys.ksk)
+def _nsec3_zone(port: int, spki: str) -> tuple[str, ...]:
+    """nsec3.test.: DANE for its MX, TLS-RPT, SPF, DMARC; its denials are NSEC3 proofs."""
+    return (
+        "@ MX 10 mx",
+        "mx A 127.0.0.10",
+        f"_{port}._tcp.mx TLSA 3 1 1 {spki}",
+        '@ TXT "v=spf1 mx -all"',
+        '_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@nsec3.test"',
+        '_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@nsec3.test"',
     )
+
+
+def _signed_zones(
+    port: int, spki: str, nsec3_spki: str
+) -> tuple[tuple[dns.zone.Zone, ...], TrustAnchors]:
+    """`test.` and its children secure.test. and nsec3.test., all signed (nsec3.test. with
+    RFC 9276's NSEC3 parameters: no salt, no extra iterations); the anchor is `test.`'s key."""
+    now = datetime.now(UTC)
+    cuts = (f"{child}. NS ns.test." for child in SIGNED_CHILDREN)
+    parent = signed_zones.make_zone("test.", *cuts, *DEMO_RECORDS)
+    child = signed_zones.make_zone("secure.test.", *_secure_zone(port, spki))
+    hashed = signed_zones.make_zone("nsec3.test.", *_nsec3_zone(port, nsec3_spki))
+    parent_keys, child_keys = signed_zones.generate_zone_keys(), signed_zones.generate_zone_keys()
+    hashed_keys = signed_zones.generate_zone_keys()
+    signed_zones.sign(child, child_keys, now=now)
+    signed_zones.sign(hashed, hashed_keys, now=now, nsec3=Nsec3Params())
+    for origin, keys in (("secure.test.", child_keys), ("nsec3.test.", hashed_keys)):
+        signed_zones.add_rdata(parent, origin, signed_zones.make_ds(origin, keys.ksk))
     signed_zones.sign(parent, parent_keys, now=now)
     anchors = parse_trust_anchors(signed_zones.anchor_text("test.", parent_keys.ksk))
-    return (parent, child), anchors
+    return (parent, child, hashed), anchors
 
 
 def _leaf(host: DemoHost, ca: Issued) -> Issued:

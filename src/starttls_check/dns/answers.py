@@ -2,9 +2,9 @@
 
 Pure: the walk (dns/dnssec.py) asks, and hands each response here with the zone and keys
 it has validated. An answer must be signed by that zone; an absence must be proven by
-NSEC (dns/nsec.py; NSEC3 proofs are not checked: INDETERMINATE); a DS question at a
-possible zone cut tells whether the walk goes on into a signed child, stays in the zone,
-or ends at an unsigned delegation.
+NSEC (dns/nsec.py) or NSEC3 (dns/nsec3.py), where an opt-out span or a costly iteration
+count makes it INSECURE; a DS question at a possible zone cut tells whether the walk goes
+on into a signed child, stays in the zone, or ends at an unsigned delegation.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import dns.rrset
 from dns.rdtypes.ANY.CNAME import CNAME
 
 from ..model.dns import DnsStatus
+from . import nsec3
 from .client import MAX_RECORDS
 from .nsec import covered, own_types, proves_nodata, proves_nxdomain, signed_nsecs
 from .signatures import label_count, signatures, usable_ds, verify_signed
@@ -27,7 +28,6 @@ from .verdict import (
     ValidatedAnswer,
     ValidationEnd,
     bogus,
-    indeterminate,
     with_chain,
 )
 
@@ -45,7 +45,7 @@ def judge_answer(
 ) -> ValidatedAnswer | dns.name.Name:
     """The validated answer, or the CNAME target to follow.
 
-    Raises a BOGUS (or, for an NSEC3 proof, INDETERMINATE) verdict."""
+    Raises a BOGUS verdict; a proof that can only be INSECURE is returned as such."""
     rrset = get_rrset(response, qname, qtype)
     is_alias = rrset is None and qtype not in (dns.rdatatype.CNAME, dns.rdatatype.ANY)
     if is_alias:
@@ -53,7 +53,10 @@ def judge_answer(
     if rrset is not None:
         sig = verify_signed(rrset, signatures(response.answer, response, rrset), zone, keys, now)
         if sig.labels < label_count(qname):
-            _check_wildcard(response, qname, sig.labels, zone, keys, now)
+            try:
+                _check_wildcard(response, qname, sig.labels, zone, keys, now)
+            except ProvenInsecure as insecure:
+                return insecure_answer(response, qname, qtype, insecure.reason, [])
         if is_alias:
             return cname_target(rrset)
         return ValidatedAnswer(
@@ -62,16 +65,13 @@ def judge_answer(
             dns_status=DnsStatus.OK,
             records=_records(rrset),
         )
-    what = dns.rdatatype.to_text(qtype)
-    nxdomain = response.rcode() == dns.rcode.NXDOMAIN
-    nsecs = signed_nsecs(response, zone, keys, now)
-    if nxdomain:
-        if proves_nxdomain(nsecs, qname):
-            return _proven(DnsStatus.NXDOMAIN, f"NSEC in {zone} proves {qname} does not exist")
-        raise _no_proof(response, f"{qname} does not exist", DnsStatus.NXDOMAIN)
-    if proves_nodata(nsecs, qname, qtype):
-        return _proven(DnsStatus.NO_DATA, f"NSEC in {zone} proves {qname} has no {what}")
-    raise _no_proof(response, f"{qname} has no {what}", DnsStatus.NO_DATA)
+    try:
+        return _judge_denial(response, qname, qtype, zone, keys, now)
+    except ProvenInsecure as insecure:
+        status = response_status(response)
+        return ValidatedAnswer(
+            status=DnssecStatus.INSECURE, reason=insecure.reason, dns_status=status
+        )
 
 
 def judge_delegation(
@@ -98,13 +98,18 @@ def judge_delegation(
         return None
     nsecs = signed_nsecs(response, zone, keys, now)
     types = own_types(nsecs, child)
+    chain = None
+    if types is None and not nsecs:
+        chain = nsec3.nsec3_chain(response, zone, keys, now)
+        if chain is not None:  # no match in an opt-out span: ProvenInsecure (RFC 5155 §8.9)
+            types = nsec3.delegation_types(chain, child)
     if types is not None and dns.rdatatype.DS not in types:
         if _is_delegation(types):
             raise ProvenInsecure(f"no DS for {child}: unsigned delegation")
-        return None
+        return None  # in the zone; with NSEC3, empty non-terminals have records too
     if proves_nodata(nsecs, child, dns.rdatatype.DS):
         return None  # an empty non-terminal
-    raise _no_proof(response, f"{child} has no DS", None)
+    raise _no_proof(chain, f"{child} has no DS", None)
 
 
 def insecure_answer(
@@ -167,9 +172,40 @@ def _check_wildcard(
     now: float,
 ) -> None:
     """A wildcard expansion is only valid if the name itself is proven not to exist
-    (RFC 4035 §5.3.4)."""
-    if not covered(signed_nsecs(response, zone, keys, now), qname):
-        raise bogus(f"wildcard answer for {qname} without proof that {qname} does not exist")
+    (RFC 4035 §5.3.4, RFC 5155 §8.8)."""
+    if covered(signed_nsecs(response, zone, keys, now), qname):
+        return
+    chain = nsec3.nsec3_chain(response, zone, keys, now)
+    if chain is not None and nsec3.proves_wildcard(chain, qname, labels):
+        return
+    raise bogus(f"wildcard answer for {qname} without proof that {qname} does not exist")
+
+
+def _judge_denial(
+    response: dns.message.Message,
+    qname: dns.name.Name,
+    qtype: dns.rdatatype.RdataType,
+    zone: dns.name.Name,
+    keys: dns.rrset.RRset,
+    now: float,
+) -> ValidatedAnswer:
+    """The proven absence of the name (NXDOMAIN) or of its ``qtype`` records (NODATA)."""
+    nxdomain = response.rcode() == dns.rcode.NXDOMAIN
+    status = DnsStatus.NXDOMAIN if nxdomain else DnsStatus.NO_DATA
+    claim = (
+        f"{qname} does not exist" if nxdomain else f"{qname} has no {dns.rdatatype.to_text(qtype)}"
+    )
+    nsecs = signed_nsecs(response, zone, keys, now)
+    if proves_nxdomain(nsecs, qname) if nxdomain else proves_nodata(nsecs, qname, qtype):
+        return _proven(status, f"NSEC in {zone} proves {claim}")
+    chain = None if nsecs else nsec3.nsec3_chain(response, zone, keys, now)
+    if chain is not None and (
+        nsec3.proves_nxdomain(chain, qname)
+        if nxdomain
+        else nsec3.proves_nodata(chain, qname, qtype)
+    ):
+        return _proven(status, f"NSEC3 in {zone} proves {claim}")
+    raise _no_proof(chain, claim, status)
 
 
 def _is_delegation(types: frozenset[int]) -> bool:
@@ -182,12 +218,11 @@ def _records(rrset: dns.rrset.RRset) -> tuple[str, ...]:
 
 
 def _no_proof(
-    response: dns.message.Message, claim: str, dns_status: DnsStatus | None
+    chain: nsec3.Nsec3Chain | None, claim: str, dns_status: DnsStatus | None
 ) -> ValidationEnd:
-    """INDETERMINATE if an NSEC3 proof (not checked here) was offered, else BOGUS."""
-    if any(r.rdtype == dns.rdatatype.NSEC3 for r in response.authority):
-        return indeterminate(f"NSEC3 proof that {claim} is not checked", dns_status)
-    return bogus(f"no NSEC proof that {claim}", dns_status)
+    """BOGUS: the zone is signed, so an absence needs a proof."""
+    kind = "NSEC" if chain is None else "NSEC3"
+    return bogus(f"no {kind} proof that {claim}", dns_status)
 
 
 def _proven(dns_status: DnsStatus, reason: str) -> ValidatedAnswer:

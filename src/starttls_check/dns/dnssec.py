@@ -8,15 +8,15 @@ reason a user can act on.
 
 The walk, for a name below an anchor: validate the anchor zone's DNSKEY set with the
 anchor; then, label by label, ask for the DS of the next name down. A signed DS is a
-secure zone cut: fetch that zone's DNSKEY set and validate it with the DS. A signed NSEC
-proving no DS where the name is a delegation (NS, no SOA) is an insecure cut and ends the
-walk. Any other proven absence means the
-name is inside the current zone. Last, the answer (or the proof that there is none) must
+secure zone cut: fetch that zone's DNSKEY set and validate it with the DS. A signed NSEC or
+NSEC3 proving no DS where the name is a delegation (NS, no SOA), or an NSEC3 opt-out span
+covering it, is an insecure cut and ends the walk. Any other proven absence means the name
+is inside the current zone. Last, the answer (or the proof that there is none) must
 be signed by the zone the walk ended in.
 
 This module asks; the rest only judges: trust anchors are read in dns/anchors.py, each
 response is judged in dns/answers.py, with signatures in dns/signatures.py and denial
-proofs in dns/nsec.py (NSEC3 proofs end INDETERMINATE: not checked, never guessed).
+proofs in dns/nsec.py and dns/nsec3.py.
 Bounds, on purpose: at most :data:`MAX_ZONE_CUTS` zone cuts, :data:`MAX_QUERIES` queries
 and :data:`MAX_CNAMES` aliases per question, each query bounded by the client's timeout.
 """
@@ -45,7 +45,9 @@ from .answers import (
 from .client import DnsClient
 from .signatures import ds_matches, signatures, verify_signed
 from .verdict import (
+    DnssecStatus,
     ProvenInsecure,
+    UncheckedProof,
     ValidatedAnswer,
     ValidationEnd,
     bogus,
@@ -97,18 +99,23 @@ class _Validation:
             # A DS set lives in, and is signed by, the parent zone (RFC 4035 §2.4).
             above = qtype == dns.rdatatype.DS and qname != dns.name.root
             try:
-                anchor, zone, keys = await self._secure_zone(qname.parent() if above else qname)
+                walked = await self._secure_zone(qname.parent() if above else qname)
             except ProvenInsecure as insecure:
                 response = await self._fetch(qname, qtype)
                 return insecure_answer(response, qname, qtype, insecure.reason, chain)
+            anchor, zone, keys, unchecked = walked
             response = await self._fetch(qname, qtype)
             try:
                 judged = judge_answer(response, qname, qtype, zone, keys, self._now)
             except ValidationEnd as verdict:  # the answer came, but does not validate
+                if unchecked is not None:  # perhaps from below an unsigned cut we could not see
+                    return insecure_answer(response, qname, qtype, unchecked, chain)
                 return with_chain(verdict.answer, chain=chain, dns_status=response_status(response))
             if isinstance(judged, ValidatedAnswer):
-                reason = f"{judged.reason}; chain of trust from {anchor}"
-                return with_chain(judged, reason=reason, chain=chain)
+                reason = judged.reason
+                if judged.status is DnssecStatus.SECURE:
+                    reason = f"{reason}; chain of trust from {anchor}"
+                return with_chain(judged, reason=reason, chain=[*chain, *judged.cname_chain])
             if judged in seen:
                 return with_chain(bogus(f"CNAME loop at {judged}").answer, chain=chain)
             seen.add(judged)
@@ -118,20 +125,32 @@ class _Validation:
 
     async def _secure_zone(
         self, target: dns.name.Name
-    ) -> tuple[dns.name.Name, dns.name.Name, dns.rrset.RRset]:
-        """The anchor, the deepest secure zone holding ``target``, and its validated keys."""
+    ) -> tuple[dns.name.Name, dns.name.Name, dns.rrset.RRset, str | None]:
+        """The anchor, the deepest secure zone holding ``target``, its validated keys, and
+        why a possible cut was not checked (``None`` if every one was)."""
         anchor = self._anchors.closest(target)
         if anchor is None:
             raise indeterminate(f"no trust anchor covers {target}")
         zone = anchor.zone
         keys = await self._dnskeys(zone, anchor.ds, anchor.dnskeys, source="the trust anchor")
-        cuts = 0
+        cuts, unchecked = 0, None
         for depth in range(len(zone) + 1, len(target) + 1):
             child = target.split(depth)[1]
             response = await self._fetch(child, dns.rdatatype.DS)
             if response.rcode() == dns.rcode.NXDOMAIN:
                 break  # nothing below exists; the answer's own proof must show it
-            ds = judge_delegation(response, child, zone, keys, self._now)
+            try:
+                ds = judge_delegation(response, child, zone, keys, self._now)
+            except UncheckedProof as costly:
+                # Not a signed cut (there is no DS), so stay in the zone: an answer its keys
+                # sign is secure whatever lies between, as for a resolver that follows
+                # referrals; any other answer ends INSECURE for this reason.
+                unchecked = unchecked or costly.reason
+                continue
+            except ValidationEnd:
+                if unchecked is None:
+                    raise
+                raise ProvenInsecure(unchecked) from None  # below the cut we could not see
             if ds is None:
                 continue
             cuts += 1
@@ -139,7 +158,7 @@ class _Validation:
                 raise indeterminate(f"more than {MAX_ZONE_CUTS} zone cuts below {anchor.zone}")
             ds_records = tuple(d for d in ds if isinstance(d, DS))
             zone, keys = child, await self._dnskeys(child, ds_records, (), source="the DS")
-        return anchor.zone, zone, keys
+        return anchor.zone, zone, keys, unchecked
 
     async def _dnskeys(
         self, zone: dns.name.Name, ds: tuple[DS, ...], trusted: tuple[DNSKEY, ...], *, source: str

@@ -1,7 +1,7 @@
 """What DNSSEC validation concludes about one answer, and the ways a walk ends early.
 
 Shared by the walk (dns/dnssec.py), the judging of responses (dns/answers.py) and the
-proofs (dns/signatures.py, dns/nsec.py). No queries, no dnspython.
+proofs (dns/signatures.py, dns/nsec.py, dns/nsec3.py). No queries, no dnspython.
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ class ProvenInsecure(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class UncheckedProof(ProvenInsecure):
+    """A signed NSEC3 proof too costly to check (RFC 9276 §3.2): insecure, unless what it
+    was asked for turns out not to need it."""
 
 
 def bogus(reason: str, dns_status: DnsStatus | None = None) -> ValidationEnd:

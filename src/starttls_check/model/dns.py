@@ -22,7 +22,8 @@ class DnssecStatus(StrEnum):
     """RFC 4033 §5 / RFC 4035 §4.3: what validation concluded about one answer."""
 
     SECURE = "secure"  # an unbroken chain of signatures from a trust anchor
-    INSECURE = "insecure"  # proven unsigned: a delegation without DS below the anchor
+    INSECURE = "insecure"  # proven unsigned (no DS below the anchor), or only provable
+    # through an NSEC3 opt-out span or at a costly NSEC3 iteration count
     BOGUS = "bogus"  # should be signed, but a signature or proof is missing or wrong
     INDETERMINATE = "indeterminate"  # could not tell: no anchor, timeout, server failure
 

@@ -4,7 +4,8 @@ It powers the offline ``--demo`` and the test suite, so it depends only on the s
 library and dnspython. It is deliberately small: no delegations (NS below an apex is
 served as ordinary data; every zone is served as authoritative), no wildcards, no zone
 transfers. It signs nothing itself, but serves zones signed beforehand (see
-``signed_zones``): with the DO bit it adds the RRSIGs and the NSEC denial proofs, and a DS
+``signed_zones``): with the DO bit it adds the RRSIGs and the NSEC or NSEC3 denial proofs
+(``nsec3_chain`` picks the NSEC3 records), and a DS
 question at a zone apex is answered from the parent zone, where DS records live.
 """
 
@@ -27,6 +28,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 
+from .nsec3_chain import nsec3_denial
 from .server_base import LoopbackServer
 
 NameLike = dns.name.Name | str
@@ -295,6 +297,12 @@ def _deny(
     """
     response.authority.extend(_signed(zone, zone.soa, dnssec=dnssec))
     if not dnssec:
+        return
+    if zone.zone.get_rdataset(zone.origin, dns.rdatatype.NSEC3PARAM) is not None:
+        for hashed in nsec3_denial(zone.zone, name, exists=exists):
+            nsec3 = zone.zone.get_rrset(hashed, dns.rdatatype.NSEC3)
+            assert nsec3 is not None
+            response.authority.extend(_signed(zone, nsec3, dnssec=dnssec))
         return
     targets = [name] if exists else [name, dns.name.from_text("*", _closest_encloser(zone, name))]
     owners = sorted(

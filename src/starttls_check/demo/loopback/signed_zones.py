@@ -4,7 +4,8 @@ Everything is made fresh in memory with dnspython's signer (ECDSA P-256, algorit
 RFC 6605) and served by :class:`~.dns_server.LoopbackDnsServer`. :func:`build_signed_tree`
 builds one small tree under ``test.`` with a child for each outcome a validator must tell
 apart: secure, insecure (no DS), tampered data, an expired signature, a DS that matches
-no key, and a DS of an algorithm nobody implements.
+no key, and a DS of an algorithm nobody implements; and children signed with NSEC3
+(RFC 5155), with and without opt-out, each with an unsigned delegation below it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from dns.dnssectypes import Algorithm
 from dns.rdtypes.ANY.DS import DS
 from dns.rdtypes.dnskeybase import Flag
 
+from .nsec3_chain import Nsec3Params, add_nsec3_chain, owner_for, signed_names
+
 PARENT = "test."
 """The signed parent zone; its key is the trust anchor."""
 
@@ -42,6 +45,16 @@ _CHILD_DATA = (
     "alias CNAME mx",
     f"_25._tcp.mx TLSA 3 1 1 {'ab' * 32}",
 )
+_NSEC3_CHILDREN: dict[str, Nsec3Params] = {
+    # A salt and a few iterations, so that a validator that ignores them fails.
+    "nsec3": Nsec3Params(salt=b"\xab\xcd", iterations=5),
+    "optout": Nsec3Params(opt_out=True),
+    "costly": Nsec3Params(iterations=150),  # over RFC 9276's limit: insecure
+    "forged3": Nsec3Params(),
+}
+INSECURE_GRANDCHILDREN = ("insecure.nsec3.test.", "insecure.optout.test.", "insecure.costly.test.")
+"""Unsigned zones delegated from NSEC3 zones: listed in the chain without the DS bit, left
+to an opt-out span, and behind records too costly to check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +103,37 @@ def make_zone(origin: str, *records: str) -> dns.zone.Zone:
     return dns.zone.from_text(text, origin=origin, relativize=False)
 
 
-def sign(zone: dns.zone.Zone, keys: ZoneKeys, *, now: datetime) -> None:
-    """Sign in place with NSEC, valid from shortly before ``now`` for 30 days."""
-    dns.dnssec.sign_zone(
-        zone,
-        keys=[(keys.ksk.private, keys.ksk.dnskey), (keys.zsk.private, keys.zsk.dnskey)],
-        dnskey_ttl=TTL,
-        inception=now - CLOCK_SKEW,
-        expiration=now + SIGNATURE_LIFETIME,
-    )
+def sign(
+    zone: dns.zone.Zone, keys: ZoneKeys, *, now: datetime, nsec3: Nsec3Params | None = None
+) -> None:
+    """Sign in place, valid from shortly before ``now`` for 30 days: with NSEC, or with an
+    NSEC3 chain of the given parameters."""
+    inception, expiration = now - CLOCK_SKEW, now + SIGNATURE_LIFETIME
+    if nsec3 is None:
+        dns.dnssec.sign_zone(
+            zone,
+            keys=[(keys.ksk.private, keys.ksk.dnskey), (keys.zsk.private, keys.zsk.dnskey)],
+            dnskey_ttl=TTL,
+            inception=inception,
+            expiration=expiration,
+        )
+        return
+    origin = zone.origin
+    assert origin is not None
+    add_rdata(zone, origin.to_text(), keys.ksk.dnskey, keys.zsk.dnskey)
+    add_nsec3_chain(zone, nsec3, ttl=zone.get_soa().minimum)
+    for name, kinds in list(signed_names(zone)):
+        for kind in kinds:
+            # As dnspython's signer does: the KSK signs the DNSKEY set, the ZSK the rest.
+            key = keys.ksk if kind == dns.rdatatype.DNSKEY else keys.zsk
+            resign(
+                zone,
+                name.to_text(),
+                dns.rdatatype.to_text(kind),
+                key,
+                inception=inception,
+                expiration=expiration,
+            )
 
 
 def make_ds(name: str, key: SigningKey) -> DS:
@@ -155,22 +190,37 @@ def build_signed_tree(now: datetime) -> SignedTree:
     - ``tampered.test.``: ``mx.tampered.test. A`` changed after signing;
     - ``expired.test.``: ``mx.expired.test. A`` signed with an expiry a day before ``now``;
     - ``nokey.test.``: the parent's DS is of a key the child does not publish;
-    - ``oddalg.test.``: the only DS names algorithm 253 (private), which nobody validates.
+    - ``oddalg.test.``: the only DS names algorithm 253 (private), which nobody validates;
+    - ``nsec3.test.``: NSEC3 with a salt and 5 iterations, no opt-out; its unsigned
+      delegation ``insecure.nsec3.test.`` has an NSEC3 record without the DS bit;
+    - ``optout.test.``: NSEC3 with opt-out; ``insecure.optout.test.`` has no record;
+    - ``costly.test.``: NSEC3 with 150 iterations, more than validators spend, and the
+      unsigned ``insecure.costly.test.`` below;
+    - ``forged3.test.``: the NSEC3 record of ``mx.forged3.test.`` changed after signing.
 
     Every child has ``mx`` (A, AAAA), an MX to it, ``alias`` (CNAME to ``mx``) and a TLSA
-    at ``_25._tcp.mx``.
+    at ``_25._tcp.mx``; so do the unsigned zones below the NSEC3 children.
     """
-    children = ("example", "unsigned", "tampered", "expired", "nokey", "oddalg")
+    children = ("example", "unsigned", "tampered", "expired", "nokey", "oddalg", *_NSEC3_CHILDREN)
     parent = make_zone(PARENT, "ns A 127.0.0.1", *(f"{c} NS ns.test." for c in children))
     keys = {PARENT: generate_zone_keys()}
     zones = {PARENT: parent}
+    for origin in INSECURE_GRANDCHILDREN:
+        zones[origin] = make_zone(origin, *_CHILD_DATA)
     for child in children:
         origin = f"{child}.{PARENT}"
-        zones[origin] = make_zone(origin, *_CHILD_DATA)
+        nsec3 = _NSEC3_CHILDREN.get(child)
+        cut = ("insecure NS ns.test.",) if f"insecure.{origin}" in zones else ()
+        zones[origin] = make_zone(origin, *_CHILD_DATA, *cut)
         if child != "unsigned":
             keys[origin] = generate_zone_keys()
-            sign(zones[origin], keys[origin], now=now)
+            sign(zones[origin], keys[origin], now=now, nsec3=nsec3)
     tamper(zones["tampered.test."], "mx.tampered.test.", "A", "127.0.0.66")
+    forged3 = zones["forged3.test."]
+    owner = owner_for(forged3, dns.name.from_text("mx.forged3.test."))
+    # The record for mx, now claiming it has no AAAA: a forged denial with a stale RRSIG.
+    (record,) = forged3.find_rdataset(owner, dns.rdatatype.NSEC3)
+    tamper(forged3, owner.to_text(), "NSEC3", record.to_text().replace(" AAAA", ""))
     past = now - timedelta(days=1)
     expired = zones["expired.test."]
     zsk = keys["expired.test."].zsk
