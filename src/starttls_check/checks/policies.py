@@ -114,8 +114,10 @@ def domain_policy_findings(
     findings += evaluate_tls_rpt(
         domain, _records(facts.tls_rpt.status, facts.tls_rpt.records), policy_in_use=in_use
     )
-    findings += evaluate_spf(domain, _records(facts.spf.status, facts.spf.records))
-    findings += evaluate_dmarc(domain, _records(facts.dmarc.status, facts.dmarc.records))
+    findings += evaluate_spf(domain, _records(facts.spf.status, facts.spf.records), facts.spf_walk)
+    findings += evaluate_dmarc(
+        domain, _records(facts.dmarc.status, facts.dmarc.records), facts.dmarc_fallback
+    )
     every_mx_secure = bool(facts.tlsa) and all(
         t.dnssec == "secure" and t.records for t in facts.tlsa
     )
