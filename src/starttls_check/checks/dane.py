@@ -8,11 +8,15 @@ from ..model.findings import Finding
 from ..policy.dane import DaneResult, parse_tlsa_text
 
 
-def findings(result: DaneResult, subject: str) -> tuple[Finding, ...]:
+def findings(
+    result: DaneResult, subject: str, *, served_spki: str | None = None
+) -> tuple[Finding, ...]:
     """What `match_chain` implies for one MX address, one finding per code.
 
     Nothing when there are no records: whether their absence matters (`--require-dane`)
     is the caller's judgement, as is whether the records were DNSSEC-validated.
+    `served_spki` (the SHA-256 of the served leaf's SubjectPublicKeyInfo, hex) names the
+    `3 1 1` record that would match, as posttls-finger shows the key's fingerprint.
     """
     ignored = [r for r, why in result.unusable if _ignored_usage(r)]
     broken = [(r, why) for r, why in result.unusable if not _ignored_usage(r)]
@@ -27,7 +31,12 @@ def findings(result: DaneResult, subject: str) -> tuple[Finding, ...]:
     if result.authenticated:
         out.append(_finding("dane.matched", subject, result.reason, None))
     elif result.usable:
-        out.append(_finding("dane.no-match", subject, result.reason, "\n".join(result.usable)))
+        message = result.reason
+        if served_spki:
+            message += f"; the served key would match 3 1 1 {served_spki}"
+        values = {"spki": served_spki} if served_spki else {}
+        evidence = "\n".join(result.usable)
+        out.append(finding("dane.no-match", subject, message, evidence=evidence, values=values))
     return tuple(out)
 
 

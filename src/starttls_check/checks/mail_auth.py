@@ -113,7 +113,21 @@ def evaluate_dmarc(
     inherited = lint_inherited_dmarc(domain, organisational, lookup.records)
     if [p.code for p in inherited] == ["dmarc.missing"]:
         return _findings(domain, [_amended(problems[0], f", nor at {lookup.name}")])
-    return _findings(domain, inherited)
+    # The record's own problems are fixed at the organisational domain: hints name it.
+    at_organisational = {"domain": organisational}
+    return [
+        finding(p.code, domain, p.message, evidence=p.evidence)
+        if p.code == "dmarc.inherited"
+        else finding(
+            p.code,
+            domain,
+            p.message,
+            evidence=p.evidence,
+            values=at_organisational,
+            case="inherited" if p.code == "dmarc.policy-none" else None,
+        )
+        for p in inherited
+    ]
 
 
 def _amended(problem: RecordProblem, more: str) -> RecordProblem:
