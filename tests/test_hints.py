@@ -202,7 +202,7 @@ def test_a_dane_mismatch_shows_the_published_records_and_the_one_that_would_matc
     served = spki_sha256_of(leaf.cert_chain_pems[0].bytes())
     port = out.host.port
     assert mismatch.evidence == stale  # the published records
-    assert f"the served key would match 3 1 1 {served}" in mismatch.message
+    assert f"(published: {stale}); the served key would match 3 1 1 {served}" in mismatch.message
     assert f"`_{port}._tcp.{policies.MX}. IN TLSA 3 1 1 {served}`" in mismatch.hint
 
 
@@ -217,3 +217,22 @@ def test_require_dane_names_the_mx_and_its_key(pki: policies.Pki) -> None:
 def pki() -> policies.Pki:
     ca = make_ca("hints test CA")
     return policies.Pki(ca=ca, leaf=make_leaf([policies.MX], ca))
+
+
+def test_the_mismatch_message_names_a_few_published_records_clipped() -> None:
+    from starttls_check.checks.dane import findings
+    from starttls_check.policy.dane import DaneResult
+
+    whole_cert = "3 0 0 " + "30" * 600
+    usable = (whole_cert, *(f"3 1 1 {n:02x}" * 1 + "cd" * 31 for n in range(5)))
+    result = DaneResult(
+        usable=usable, unusable=(), matches=(), authenticated=False, reason="no match"
+    )
+    (mismatch,) = findings(result, f"{MX} [127.0.0.2]:25", served_spki="ef" * 32)
+    assert mismatch.evidence == "\n".join(usable)  # every record, whole
+    assert f"{whole_cert[:79]}…," in mismatch.message
+    assert mismatch.message.endswith(f" and 2 more); the served key would match 3 1 1 {'ef' * 32}")
+    assert len(mismatch.message) < 500  # bounded, however many and however long
+    (plain,) = findings(result, f"{MX} [127.0.0.2]:25")  # no certificate known: as before
+    assert plain.message == "no match"
+    assert "<SHA-256 of the SPKI>" in plain.hint

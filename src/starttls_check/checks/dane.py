@@ -32,12 +32,23 @@ def findings(
         out.append(_finding("dane.matched", subject, result.reason, None))
     elif result.usable:
         message = result.reason
-        if served_spki:
-            message += f"; the served key would match 3 1 1 {served_spki}"
+        if served_spki:  # what posttls-finger shows beside the published records
+            published = ", ".join(_clipped(r) for r in result.usable[:_LISTED])
+            more = len(result.usable) - _LISTED
+            published += f" and {more} more" if more > 0 else ""
+            message += f" (published: {published}); the served key would match 3 1 1 {served_spki}"
         values = {"spki": served_spki} if served_spki else {}
         evidence = "\n".join(result.usable)
         out.append(finding("dane.no-match", subject, message, evidence=evidence, values=values))
     return tuple(out)
+
+
+_LISTED = 4  # published records named in the message; the evidence holds them all
+_CLIP = 80  # a `3 0 0` record holds a whole certificate: its start is enough to tell it
+
+
+def _clipped(record_text: str) -> str:
+    return record_text if len(record_text) <= _CLIP else record_text[: _CLIP - 1] + "…"
 
 
 def _ignored_usage(record_text: str) -> bool:
