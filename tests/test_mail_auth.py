@@ -13,8 +13,11 @@ from starttls_check.checks.mail_auth import (
     evaluate_spf,
     evaluate_tls_rpt,
 )
+from starttls_check.model.dns import DnsStatus
 from starttls_check.model.findings import Finding, Severity
+from starttls_check.model.report import SpfQuery, SpfWalk
 from starttls_check.policy.mail_auth import RecordProblem, lint_dmarc, lint_spf, lint_tls_rpt
+from starttls_check.policy.spf_walk import walk
 
 from .samples import CATALOGUE
 from .samples import EXPLANATIONS as EXPLANATIONS_ALL
@@ -348,3 +351,57 @@ def test_every_code_says_what_to_publish_and_how_to_check(code: str) -> None:
     assert f"$ dig +short TXT {name[code.split('.')[0]]}" in explanation.verify
     if code != "spf.too-many-lookups":  # its fix is removing terms, not a new record
         assert "IN TXT" in CODES[code].hint
+
+
+# --- the SPF walk, without I/O (policy/spf_walk.py) -------------------------------------
+
+
+def _txt(name: str, *records: str, status: str = "ok") -> tuple[tuple[str, str], SpfQuery]:
+    query = SpfQuery(name=name, rdtype="TXT", status=DnsStatus(status), records=records)
+    return (name, "TXT"), query
+
+
+def test_the_walk_asks_only_what_evaluation_reaches() -> None:
+    record = (
+        "v=spf1 include:a.example.net exists:%{i}.x.example.net ptr a ip4:192.0.2.1 -all "
+        "include:never.example.net"
+    )
+    result = walk(DOMAIN, record, {})
+    assert result.lookups == 4  # include, exists, ptr, a; nothing after "all"
+    assert result.needed == [
+        ("a.example.net", "TXT"),
+        ("example.com", "A"),
+        ("example.com", "AAAA"),
+    ]  # a macro and ptr depend on the message: counted, never asked
+
+
+def test_the_walk_follows_answers_and_redirect_only_without_all() -> None:
+    answers = dict(
+        [
+            _txt("a.example.net", "v=spf1 redirect=b.example.net"),
+            _txt("b.example.net", "v=spf1 ip4:192.0.2.0/24 -all redirect=c.example.net"),
+        ]
+    )
+    result = walk(DOMAIN, "v=spf1 include:a.example.net -all", answers)
+    assert (result.lookups, result.needed, result.missing) == (2, [], [])
+
+
+def test_a_failed_include_lookup_is_unknown_not_missing() -> None:
+    answers = dict([_txt("a.example.net", status="servfail")])
+    result = walk(DOMAIN, "v=spf1 include:a.example.net -all", answers)
+    assert result.unknown == ["include:a.example.net (servfail)"]
+    assert result.missing == []
+    assert (
+        evaluate_spf(
+            DOMAIN,
+            ["v=spf1 include:a.example.net -all"],
+            SpfWalk(lookups=1, queries=tuple(answers.values())),
+        )
+        == []
+    )
+
+
+def test_several_spf_records_at_an_include_are_permerror() -> None:
+    answers = dict([_txt("a.example.net", "v=spf1 -all", "v=spf1 mx -all")])
+    result = walk(DOMAIN, "v=spf1 include:a.example.net -all", answers)
+    assert result.missing == ["include:a.example.net"]

@@ -8,11 +8,15 @@ from ..model.findings import Finding, Subject
 from ..policy.dane import DaneResult, parse_tlsa_text
 
 
-def findings(result: DaneResult, subject: Subject) -> tuple[Finding, ...]:
+def findings(
+    result: DaneResult, subject: Subject, *, served_spki: str | None = None
+) -> tuple[Finding, ...]:
     """What `match_chain` implies for one MX address, one finding per code.
 
     Nothing when there are no records: whether their absence matters (`--require-dane`)
     is the caller's judgement, as is whether the records were DNSSEC-validated.
+    `served_spki` (the SHA-256 of the served leaf's SubjectPublicKeyInfo, hex) names the
+    `3 1 1` record that would match, as posttls-finger shows the key's fingerprint.
     """
     ignored = [r for r, why in result.unusable if _ignored_usage(r)]
     broken = [(r, why) for r, why in result.unusable if not _ignored_usage(r)]
@@ -27,8 +31,24 @@ def findings(result: DaneResult, subject: Subject) -> tuple[Finding, ...]:
     if result.authenticated:
         out.append(_finding("dane.matched", subject, result.reason, None))
     elif result.usable:
-        out.append(_finding("dane.no-match", subject, result.reason, "\n".join(result.usable)))
+        message = result.reason
+        if served_spki:  # what posttls-finger shows beside the published records
+            published = ", ".join(_clipped(r) for r in result.usable[:_LISTED])
+            more = len(result.usable) - _LISTED
+            published += f" and {more} more" if more > 0 else ""
+            message += f" (published: {published}); the served key would match 3 1 1 {served_spki}"
+        values = {"spki": served_spki} if served_spki else {}
+        evidence = "\n".join(result.usable)
+        out.append(finding("dane.no-match", subject, message, evidence=evidence, values=values))
     return tuple(out)
+
+
+_LISTED = 4  # published records named in the message; the evidence holds them all
+_CLIP = 80  # a `3 0 0` record holds a whole certificate: its start is enough to tell it
+
+
+def _clipped(record_text: str) -> str:
+    return record_text if len(record_text) <= _CLIP else record_text[: _CLIP - 1] + "…"
 
 
 def _ignored_usage(record_text: str) -> bool:

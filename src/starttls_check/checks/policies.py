@@ -7,13 +7,15 @@ sender uses secure TLSA records and ignores MTA-STS for that MX.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
-from ..model.catalogue import finding
+from ..model.catalogue import finding, hint
 from ..model.dns import DnssecStatus, DnsStatus, TlsaLookup
 from ..model.findings import Finding, Policy
 from ..model.report import HostReport, PolicyFacts, StsMode
 from ..model.session import Phase, SessionFacts
+from ..policy.dane import spki_sha256
 from ..policy.mta_sts import FetchResult, authenticates
 from ..policy.mta_sts_txt import parse_sts_txt
 from .context import DomainContext, HostContext
@@ -43,7 +45,7 @@ def check_dane(host: HostContext) -> list[Finding]:
         message = f"DNSSEC status of {tlsa.owner} unknown: {why}"
         return [finding("dane.tlsa-indeterminate", subject, message)]
     if host.dane is not None:
-        return list(dane_findings(host.dane, subject))
+        return list(dane_findings(host.dane, subject, served_spki=served_spki(host)))
     if never_reached(host.facts):
         return []  # whether it does TLS is unknown, not "no"
     message = (
@@ -70,6 +72,13 @@ def dane_dnssec(tlsa: TlsaLookup) -> tuple[DnssecStatus | None, str]:
             reason = f"TLSA is signed, but {what} are not secure ({why})"
             return DnssecStatus.INSECURE, reason + ": DANE does not apply (RFC 7672 §2.2)"
     return DnssecStatus.SECURE, tlsa.dnssec_reason
+
+
+def served_spki(host: HostContext) -> str | None:
+    """SHA-256 of the served leaf's SubjectPublicKeyInfo, as a `3 1 1` record holds it,
+    computed by the code that matches TLSA records; None without a certificate."""
+    chain = host.outcome.chain_der
+    return spki_sha256(chain[0]) if chain else None
 
 
 def secure_tlsa(tlsa: TlsaLookup | None) -> bool:
@@ -117,31 +126,40 @@ def domain_policy_findings(
         for mx in mx_names
         if any(h.mx == mx for h in tested)
     }
-    findings = list(
-        evaluate_mta_sts(
-            domain,
-            mta.txt.status,
-            parse_sts_txt(mta.txt.records),
-            fetch,
-            mx_hosts=mx_names,
-            cert_valid_for=cert_ok,
-            starttls_ok=tls_ok,
-        )
+    mta_sts_findings = evaluate_mta_sts(
+        domain,
+        mta.txt.status,
+        parse_sts_txt(mta.txt.records),
+        fetch,
+        mx_hosts=mx_names,
+        cert_valid_for=cert_ok,
+        starttls_ok=tls_ok,
     )
+    # Hints name the domain and the MX: the one concerned, else the most preferred.
+    first_mx = mx_names[0] if mx_names else ""
+    findings = [
+        _hinted(f, domain=domain, mx=f.subject.host if f.subject.host in mx_names else first_mx)
+        for f in mta_sts_findings
+    ]
     dane_in_use = any(secure_tlsa(t) for t in facts.tlsa)
     in_use = dane_in_use or mta.mode in (StsMode.ENFORCE, StsMode.TESTING)
     findings += evaluate_tls_rpt(
         domain, _records(facts.tls_rpt.status, facts.tls_rpt.records), policy_in_use=in_use
     )
-    findings += evaluate_spf(domain, _records(facts.spf.status, facts.spf.records))
-    findings += evaluate_dmarc(domain, _records(facts.dmarc.status, facts.dmarc.records))
+    findings += evaluate_spf(domain, _records(facts.spf.status, facts.spf.records), facts.spf_walk)
+    findings += evaluate_dmarc(
+        domain, _records(facts.dmarc.status, facts.dmarc.records), facts.dmarc_fallback
+    )
     every_mx_secure = bool(facts.tlsa) and all(secure_tlsa(t) for t in facts.tlsa)
     if policy.require_dane and not every_mx_secure:
+        secure = {t.mx for t in facts.tlsa if secure_tlsa(t)}
+        lacking = next((h for h in hosts if h.mx not in secure), None)
         findings.append(
             finding(
                 "dane.required",
                 domain,
                 "the policy requires DANE: not every MX has DNSSEC-secure TLSA records",
+                values=_tlsa_values(lacking) if lacking is not None else None,
             )
         )
     if policy.require_mta_sts and mta.mode is not StsMode.ENFORCE:
@@ -152,6 +170,19 @@ def domain_policy_findings(
             )
         )
     return findings
+
+
+def _hinted(f: Finding, **values: str) -> Finding:
+    return dataclasses.replace(f, hint=hint(f.code, values))
+
+
+def _tlsa_values(host: HostReport) -> dict[str, str]:
+    """The MX, port and served key for a ready-to-paste TLSA record."""
+    values = {"mx": host.mx, "port": str(host.port)}
+    tls = host.facts.tls
+    if tls is not None and tls.chain and tls.chain[0].spki_sha256:
+        values["spki"] = tls.chain[0].spki_sha256
+    return values
 
 
 def _untested(host: HostReport) -> bool:

@@ -93,6 +93,9 @@ def policy_facts(
         tls_rpt=records.tls_rpt,
         spf=records.spf,
         dmarc=records.dmarc,
+        spf_walk=records.spf_walk,
+        dmarc_fallback=records.dmarc_fallback,
+        dmarc_applied=records.dmarc_applied,
     )
     return facts, fetch
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from ..dns.targets import ProbeTarget
 from ..model.dns import DnsFacts, TlsaLookup, TxtLookup
+from ..model.report import DmarcFallback, SpfWalk
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
 from ..policy.mta_sts import FetchResult
 
@@ -35,6 +36,9 @@ class GatheredPolicies:
     spf: TxtLookup
     dmarc: TxtLookup
     fetch: FetchResult | None  # the MTA-STS policy fetch; None when none was announced
+    spf_walk: SpfWalk | None = None  # SPF's includes followed; None without one SPF record
+    dmarc_fallback: DmarcFallback | None = None  # only when the domain has no DMARC record
+    dmarc_applied: str | None = None  # the `_dmarc` name whose record applies
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,11 +4,21 @@ The texts are package data (`model/texts/*.toml`, one file per area, one table p
 A code's prefix names its area, and each area's file is read on the first use of one of
 its codes, then kept: parsing all of them costs about 10 ms, a cold check needs two or
 three. Codes are a contract (CHANGELOG.md, Schema): add freely, never rename.
+
+Hints are ready to paste: `{domain}`, `{mx}`, `{port}` and `{spki}` in a hint are filled
+from the finding's context when the finding is made (its subject, and values the check
+passes), and shown as the examples in `EXAMPLES` where a value is unknown or not a valid
+host name, port or digest. Nothing else in a hint is touched (an Exim `${if ...}` stays as
+written), and no text from the network is ever interpolated: a value that does not match
+its pattern is replaced by the example. A table may give other wordings for one case of its
+code as `hint_<case>` (`hint_starttls`), chosen by the check.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,6 +44,30 @@ AREAS: dict[str, tuple[str, ...]] = {
 _TEXTS = Path(__file__).with_name("texts")
 _AREA_OF_PREFIX = {prefix: area for area, prefixes in AREAS.items() for prefix in prefixes}
 _FIELDS = ("severity", "hint", "what", "why", "fix", "verify")
+_VARIANT = re.compile(r"hint_([a-z0-9]+)")
+
+# What each placeholder shows when its value is unknown (`--explain`, a library caller).
+EXAMPLES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "domain": "example.com",
+        "mx": "mx.example.com",
+        "port": "25",
+        "spki": "<SHA-256 of the SPKI>",
+    }
+)
+_PLACEHOLDER = re.compile(r"\{([a-z]+)\}")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# A host name: LDH labels, the last with a letter (so never an IPv4 address), no final dot.
+_HOST_NAME = re.compile(
+    rf"(?=[a-z0-9.-]{{1,253}}\Z)(?:{_LABEL}\.)*(?=[a-z0-9-]*[a-z]){_LABEL}", re.IGNORECASE
+)
+_VALID = {
+    "domain": _HOST_NAME,
+    "mx": _HOST_NAME,
+    "port": re.compile(r"[1-9][0-9]{0,4}"),
+    "spki": re.compile(r"[0-9a-f]{64}"),
+}
+# How findings name an address (judge.evaluate.subject_of): `mx.example.com [192.0.2.1]:25`.
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +75,9 @@ class Rule:
     """What a finding code means by default."""
 
     severity: Severity
-    hint: str
+    hint: str  # with the examples in place of the placeholders, as `--explain` shows it
+    template: str = ""  # the hint as written, placeholders and all ("": same as `hint`)
+    variants: tuple[tuple[str, str], ...] = ()  # (case, template): `hint_<case>` wordings
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,20 +148,54 @@ def finding(
     *,
     evidence: str | None = None,
     severity: Severity | None = None,
+    values: Mapping[str, str] | None = None,
+    case: str | None = None,
 ) -> Finding:
-    """A finding for `code` with its catalogue severity (unless overridden) and hint.
+    """A finding for `code` with its catalogue severity (unless overridden) and hint, the
+    hint's placeholders filled from `subject` and `values` (which win), in the wording for
+    `case` if the code has one.
 
     `subject` is an address's `Subject`, or a bare domain or host name.
     """
     known = rule(code)
+    about = subject if isinstance(subject, Subject) else Subject(host=subject)
     return Finding(
         code=code,
         severity=severity or known.severity,
-        subject=subject if isinstance(subject, Subject) else Subject(host=subject),
+        subject=about,
         message=message,
-        hint=known.hint,
+        hint=hint(code, {**subject_values(about), **(values or {})}, case=case),
         evidence=evidence,
     )
+
+
+def hint(code: str, values: Mapping[str, str] | None = None, *, case: str | None = None) -> str:
+    """`code`'s hint, ready to paste: each placeholder filled with its value from `values`
+    where that value is valid, else with its example. `KeyError` for an unknown code."""
+    known = rule(code)
+    template = dict(known.variants).get(case or "", known.template or known.hint)
+    return fill(template, values or {})
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Placeholders replaced by valid values or the examples; everything else as written."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match[1]
+        if name not in EXAMPLES:
+            return match[0]
+        value = values.get(name, "").rstrip(".") if name in ("domain", "mx") else values.get(name)
+        return value if value and _VALID[name].fullmatch(value) else EXAMPLES[name]
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def subject_values(subject: Subject) -> dict[str, str]:
+    """What a subject says about the finding's context: an address's subject names its MX
+    and port, any other subject is the domain (or host) checked."""
+    if subject.address is not None:
+        return {"mx": subject.host, "port": str(subject.port)}
+    return {"domain": subject.host}
 
 
 @cache
@@ -147,19 +217,27 @@ def load(area: str, tables: dict[str, Any]) -> dict[str, Entry]:
 
 def _entry(code: str, area: str, table: Any) -> Entry:
     where = f"{area}.toml [{code}]"
-    if not isinstance(table, dict) or set(table) != set(_FIELDS):
+    variants = (
+        {k: v for k, v in table.items() if _VARIANT.fullmatch(k)} if isinstance(table, dict) else {}
+    )
+    if not isinstance(table, dict) or set(table) - set(variants) != set(_FIELDS):
         fields = sorted(table) if isinstance(table, dict) else table
         raise CatalogueError(f"{where}: needs exactly {', '.join(_FIELDS)}, has {fields}")
-    if not all(isinstance(table[k], str) and table[k].strip() for k in _FIELDS):
+    if not all(isinstance(table[k], str) and table[k].strip() for k in (*_FIELDS, *variants)):
         raise CatalogueError(f"{where}: every field must be non-empty text")
     try:
         severity = Severity(table["severity"])
     except ValueError:
         raise CatalogueError(f"{where}: unknown severity {table['severity']!r}") from None
+    for text in (table["hint"], *variants.values()):
+        unknown = set(_PLACEHOLDER.findall(text)) - set(EXAMPLES)
+        if unknown:
+            raise CatalogueError(f"{where}: unknown placeholder(s) {sorted(unknown)} in a hint")
+    cases = tuple((k.removeprefix("hint_"), v) for k, v in variants.items())
     return Entry(
         code=code,
         area=area,
-        rule=Rule(severity, table["hint"]),
+        rule=Rule(severity, fill(table["hint"], {}), table["hint"], cases),
         explanation=Explanation(
             what=table["what"], why=table["why"], fix=table["fix"], verify=table["verify"]
         ),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from .dns import DnsFacts, TlsaLookup, TxtLookup
+from .dns import DnsFacts, DnsStatus, TlsaLookup, TxtLookup
 from .findings import Finding, Policy, Verdict
 from .session import DeepProbe, SessionFacts, TrustVerdict
 
@@ -63,6 +63,38 @@ class MtaStsFacts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SpfQuery:
+    """One DNS query an SPF evaluation makes for an include:, redirect=, a, mx or exists."""
+
+    name: str
+    rdtype: str  # TXT (include:, redirect=), A and AAAA (a, exists), MX (mx)
+    status: DnsStatus
+    records: tuple[str, ...]  # TXT records joined; addresses or MX records as text
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpfWalk:
+    """The domain's SPF record followed through its include: and redirect= targets, with
+    the queries its a, mx and exists terms make (RFC 7208 §4.6.4), each name asked once."""
+
+    lookups: int  # DNS-querying terms evaluation meets when nothing matches (limit: 10)
+    queries: tuple[SpfQuery, ...]
+    stopped: str = ""  # why the walk ended before every query was made; "" when complete
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DmarcFallback:
+    """DMARC policy discovery for a domain with no record of its own (RFC 7489 §6.6.3):
+    the organisational domain's record, from the Public Suffix List."""
+
+    organisational_domain: str | None  # None for a public suffix, or when `unknown`
+    lookup: TxtLookup | None  # `_dmarc.<organisational domain>`, when it was asked
+    reason: str = ""  # why it was not asked: the domain is its own, the list is missing
+    unknown: bool = False  # the Public Suffix List is not installed: nothing was concluded
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyFacts:
     """Downgrade defences and mail authentication records, for the whole domain."""
 
@@ -71,6 +103,9 @@ class PolicyFacts:
     tls_rpt: TxtLookup
     spf: TxtLookup
     dmarc: TxtLookup
+    spf_walk: SpfWalk | None = None  # None when the domain has no single SPF record
+    dmarc_fallback: DmarcFallback | None = None  # only when the domain has no DMARC record
+    dmarc_applied: str | None = None  # the `_dmarc` name whose record applies; None: none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 
 from ..dns.client import DnsAnswer, DnsClient
 from ..model.dns import DnssecStatus, DnsStatus, TlsaLookup, TxtLookup
+from ..model.report import DmarcFallback, SpfQuery, SpfWalk
 from ..model.settings import DnssecMode, Nameserver, Timeouts
 from ..tls.certs import TrustStore
 from .dane import tlsa_owner
+from .mail_auth import dmarc_record, dmarc_records, spf_record
 from .mta_sts import FetchFailure, FetchResult
 from .mta_sts_txt import parse_sts_txt
 from .txt import decode_txt_rdata
@@ -55,6 +57,90 @@ async def gather_txt(env: PolicyEnvironment, domain: str) -> dict[str, TxtLookup
     return {key: _txt(name, a) for (key, name), a in zip(names.items(), answers, strict=True)}
 
 
+# The SPF walk's bounds: the RFC's 10 lookups are counted by policy/spf_walk.py, and a walk
+# stops there; these bound the work whatever the records say (a, mx and exists terms ask
+# without counting against the limit's end, macros are never followed).
+SPF_MAX_QUERIES = 40
+SPF_MAX_ROUNDS = 12  # include depth: the limit of 10 ends a deeper chain before this
+SPF_MAX_RECORD = 4096  # characters of one TXT record; a longer one is not followed
+_ANSWERED = (DnsStatus.OK, DnsStatus.NO_DATA, DnsStatus.NXDOMAIN)
+
+
+async def gather_spf_walk(env: PolicyEnvironment, domain: str, spf: TxtLookup) -> SpfWalk | None:
+    """The domain's SPF record followed through include: and redirect= (RFC 7208
+    §4.6.4), each name and type asked once; None without a single SPF record."""
+    from .spf_walk import walk  # only for a domain with an SPF record
+
+    record = spf_record(spf.records) if spf.status is DnsStatus.OK else None
+    if record is None:
+        return None
+    answers: dict[tuple[str, str], SpfQuery] = {}
+    stopped = ""
+    try:
+        async with asyncio.timeout(env.timeouts.dns_walk):
+            for _ in range(SPF_MAX_ROUNDS):
+                needed = list(dict.fromkeys(walk(domain, record, answers).needed))
+                if not needed:
+                    break
+                if len(answers) + len(needed) > SPF_MAX_QUERIES:
+                    stopped = f"stopped at the bound of {SPF_MAX_QUERIES} queries"
+                    needed = needed[: SPF_MAX_QUERIES - len(answers)]
+                got = await asyncio.gather(*(_spf_query(env, n, t) for n, t in needed))
+                answers.update({(q.name, q.rdtype): q for q in got})
+                if stopped:
+                    break
+            else:
+                stopped = f"stopped after {SPF_MAX_ROUNDS} rounds of includes"
+    except TimeoutError:
+        stopped = f"stopped after {env.timeouts.dns_walk:g} s"
+    lookups = walk(domain, record, answers).lookups
+    return SpfWalk(lookups=lookups, queries=tuple(answers.values()), stopped=stopped)
+
+
+async def _spf_query(env: PolicyEnvironment, name: str, rdtype: str) -> SpfQuery:
+    answer = await env.dns.query(name, rdtype)
+    records = answer.records
+    if rdtype == "TXT":
+        records = tuple(decode_txt_rdata(r) for r in records)
+    if any(len(r) > SPF_MAX_RECORD for r in records):
+        why = f"a record longer than {SPF_MAX_RECORD} characters, not followed"
+        return SpfQuery(
+            name=name, rdtype=rdtype, status=DnsStatus.MALFORMED, records=(), detail=why
+        )
+    return SpfQuery(
+        name=name, rdtype=rdtype, status=answer.status, records=records, detail=answer.detail
+    )
+
+
+async def gather_dmarc_fallback(
+    env: PolicyEnvironment, domain: str, dmarc: TxtLookup
+) -> tuple[DmarcFallback | None, str | None]:
+    """Where DMARC policy discovery ends (RFC 7489 §6.6.3), and the `_dmarc` name whose
+    record applies: the domain's own; or, when it has none, its organisational domain's."""
+    if dmarc.status not in _ANSWERED:
+        return None, None  # a failed lookup is a DNS problem; receivers get a temperror
+    own = dmarc_records(dmarc.records)
+    if own:  # one applies; several: discovery ends there, none applies (§6.6.3 step 4)
+        return None, dmarc.name if len(own) == 1 else None
+    from ..dns.public_suffix import PublicSuffixListMissing, registrable_domain
+
+    try:
+        organisational = registrable_domain(domain)
+    except PublicSuffixListMissing as exc:
+        fallback = DmarcFallback(
+            organisational_domain=None, lookup=None, reason=str(exc), unknown=True
+        )
+        return fallback, None
+    if organisational is None or organisational == domain.rstrip(".").lower():
+        kind = "a public suffix" if organisational is None else "its own organisational domain"
+        why = f"{domain} is {kind}"
+        return DmarcFallback(organisational_domain=organisational, lookup=None, reason=why), None
+    name = f"_dmarc.{organisational}"
+    lookup = _txt(name, await env.dns.query(name, "TXT"))
+    applied = name if lookup.status is DnsStatus.OK and dmarc_record(lookup.records) else None
+    return DmarcFallback(organisational_domain=organisational, lookup=lookup), applied
+
+
 def _txt(name: str, answer: DnsAnswer) -> TxtLookup:
     records = tuple(decode_txt_rdata(r) for r in answer.records)
     return TxtLookup(name=name, status=answer.status, records=records, detail=answer.detail)
@@ -70,10 +156,10 @@ async def gather_tlsa(
     """
     try:
         # A validation walk is bounded query by query; the whole phase is bounded too.
-        async with asyncio.timeout(env.timeouts.dnssec):
+        async with asyncio.timeout(env.timeouts.dns_walk):
             return await _checked_tlsa(env, domain, mx_names, port)
     except TimeoutError:
-        reason = f"DNSSEC validation took longer than {env.timeouts.dnssec:g} s"
+        reason = f"DNSSEC validation took longer than {env.timeouts.dns_walk:g} s"
         return tuple(
             TlsaLookup(
                 mx=mx,

@@ -128,13 +128,22 @@ _LOOKUP_TERMS = frozenset({"include", "a", "mx", "ptr", "exists", "redirect"})  
 _MAX_LOOKUPS = 10
 
 
+class SpfTerm(NamedTuple):
+    """A term that makes a DNS query (RFC 7208 §4.6.4), as evaluation meets it."""
+
+    name: str  # include, a, mx, ptr, exists or redirect
+    target: str | None  # the domain-spec as written; None: the current domain (a, mx, ptr)
+
+
 @dataclass(slots=True)
 class _SpfTerms:
-    """A record's terms: directives in order as (qualifier, mechanism), modifier names."""
+    """A record's terms: directives in order as (qualifier, mechanism, domain-spec or None),
+    modifier names, and redirect='s domain-spec."""
 
-    directives: list[tuple[str, str]] = field(default_factory=list)
+    directives: list[tuple[str, str, str | None]] = field(default_factory=list)
     modifiers: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    redirect: str | None = None
 
 
 def lint_spf(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
@@ -155,14 +164,37 @@ def lint_spf(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
     return problems + _spf_semantics(domain, record, terms)
 
 
+def spf_record(txt: Sequence[str] | None) -> str | None:
+    """The SPF record receivers evaluate among a name's TXT records; None when there is
+    none, or more than one (both end evaluation, RFC 7208 §4.5)."""
+    used, _ = _select(_records(txt), _SPF, _SPF_LOOSE)
+    return used[0] if len(used) == 1 else None
+
+
+def spf_lookup_terms(record: str) -> list[SpfTerm]:
+    """The DNS-querying terms of `record` that evaluation reaches, in order, when no
+    mechanism matches: the worst case, and the one forged mail takes (RFC 7208 §4.6.4)."""
+    terms = _spf_terms(record)
+    return [SpfTerm(m, dom) for m, dom in _evaluated(terms) if m in _LOOKUP_TERMS]
+
+
+def _evaluated(terms: _SpfTerms) -> list[tuple[str, str | None]]:
+    """(mechanism or "redirect", domain-spec) in evaluation order. §5.1: mechanisms after
+    "all" are never evaluated; §6.1: redirect= neither, if "all" is there."""
+    mechanisms = [(m, dom) for _, m, dom in terms.directives]
+    names = [m for m, _ in mechanisms]
+    if "all" in names:
+        return mechanisms[: names.index("all") + 1]
+    redirect = [("redirect", terms.redirect)] if "redirect" in terms.modifiers else []
+    return mechanisms + redirect
+
+
 def _spf_semantics(domain: str, record: str, terms: _SpfTerms) -> list[RecordProblem]:
     out: list[RecordProblem] = []
-    mechanisms = [m for _, m in terms.directives]
-    # §5.1: mechanisms after "all" are never evaluated; §6.1: redirect= too, if "all" is there.
+    mechanisms = [m for _, m, _ in terms.directives]
     first_all = mechanisms.index("all") if "all" in mechanisms else None
-    evaluated = mechanisms if first_all is None else mechanisms[: first_all + 1]
+    evaluated = [m for m, _ in _evaluated(terms)]
     if first_all is None:
-        evaluated += [m for m in terms.modifiers if m == "redirect"]
         if "redirect" not in terms.modifiers:
             message = f"SPF record at {domain} has no `all` and no redirect=: others get neutral"
             out.append(RecordProblem("spf.no-all", message, record))
@@ -189,10 +221,10 @@ def _spf_terms(record: str) -> _SpfTerms:
             continue
         if modifier := _MODIFIER.fullmatch(term):
             _spf_modifier(terms, term, modifier[1].lower(), modifier[2])
-        elif (directive := _DIRECTIVE.fullmatch(term)) and _spf_mechanism_ok(
-            directive[2].lower(), directive[3]
+        elif (directive := _DIRECTIVE.fullmatch(term)) and (
+            checked := _spf_mechanism(directive[2].lower(), directive[3])
         ):
-            terms.directives.append((directive[1], directive[2].lower()))
+            terms.directives.append((directive[1], directive[2].lower(), checked[1]))
         else:
             terms.problems.append(f"invalid term {term!r}")
     return terms
@@ -204,27 +236,34 @@ def _spf_modifier(terms: _SpfTerms, term: str, name: str, value: str) -> None:
             terms.problems.append(f"{name}= appears more than once")
         if not _domain_spec_ok(value):
             terms.problems.append(f"invalid term {term!r}")
+        elif name == "redirect":
+            terms.redirect = value
     elif not _macro_string_ok(value):  # unknown modifiers are ignored (§6) if well formed
         terms.problems.append(f"invalid term {term!r}")
     terms.modifiers.append(name)
 
 
-def _spf_mechanism_ok(name: str, rest: str) -> bool:
+def _spf_mechanism(name: str, rest: str) -> tuple[bool, str | None] | None:
+    """(True, its domain-spec or None) for a well-formed mechanism; None otherwise."""
     args = _SPF_ARGS.get(name)
     match = args.fullmatch(rest) if args else None
     if match is None:
-        return False
+        return None
     groups = match.groupdict()
     v4, v6 = groups.get("v4"), groups.get("v6")
     if (v4 and int(v4) > 32) or (v6 and int(v6) > 128):
-        return False
-    if dom := groups.get("dom"):
-        return _domain_spec_ok(dom)
-    if ip4 := groups.get("ip4"):
-        return _address_ok(ipaddress.IPv4Address, ip4[1:])
-    if ip6 := groups.get("ip6"):
-        return _address_ok(ipaddress.IPv6Address, ip6[1:])
-    return True
+        return None
+    dom, ip4, ip6 = groups.get("dom"), groups.get("ip4"), groups.get("ip6")
+    ok = (
+        _domain_spec_ok(dom)
+        if dom
+        else _address_ok(ipaddress.IPv4Address, ip4[1:])
+        if ip4
+        else _address_ok(ipaddress.IPv6Address, ip6[1:])
+        if ip6
+        else True
+    )
+    return (True, dom or None) if ok else None
 
 
 def _address_ok(kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address], text: str) -> bool:
@@ -332,3 +371,41 @@ def _dmarc_uri_ok(uri: str) -> bool:
     if bang and _REPORT_SIZE.fullmatch(size):
         uri = address
     return _MAILTO.fullmatch(uri) is not None
+
+
+def dmarc_records(txt: Sequence[str] | None) -> list[str]:
+    """The records at a name that receivers take for DMARC records (RFC 7489 §6.6.3 step 2)."""
+    return _select(_records(txt), _DMARC, _DMARC_LOOSE)[0]
+
+
+def dmarc_record(txt: Sequence[str] | None) -> str | None:
+    """The DMARC record receivers apply among a name's TXT records; None when there is
+    none, or more than one (RFC 7489 §6.6.3)."""
+    used = dmarc_records(txt)
+    return used[0] if len(used) == 1 else None
+
+
+def lint_inherited_dmarc(
+    domain: str, organisational: str, txt: Sequence[str] | None
+) -> list[RecordProblem]:
+    """Problems with the record at `_dmarc.<organisational>` as it applies to `domain`, a
+    subdomain with no record of its own (RFC 7489 §6.6.3): its sp= tag, where valid, is
+    the subdomain's policy, else p= (§6.3)."""
+    name = f"_dmarc.{organisational}"
+    problems = [p for p in lint_dmarc(organisational, txt) if p.code != "dmarc.policy-none"]
+    record = dmarc_record(txt)
+    if record is None:  # none there either, or several: lint_dmarc said which
+        return problems
+    tags = {tag: value.lower() for tag, value in reversed(_dmarc_tags(record))}
+    tag = "sp" if _DMARC_VALUES["sp"].fullmatch(tags.get("sp", "")) else "p"
+    policy = tags.get(tag, "")
+    message = (
+        f"no DMARC record at _dmarc.{domain}: receivers apply the organisational domain's "
+        f"record at {name} (RFC 7489 §6.6.3), with {tag}={policy or '(missing)'}"
+    )
+    inherited = RecordProblem("dmarc.inherited", message, record)
+    if policy == "none":
+        message = f"DMARC record at {name} applies to {domain} with {tag}=none: "
+        message += "failing mail is delivered as usual"
+        problems.append(RecordProblem("dmarc.policy-none", message, record))
+    return [inherited, *problems]

@@ -41,6 +41,8 @@ def render_explanation(code: str) -> str:
     explanation, rule = catalogue.explanation(code), catalogue.rule(code)
     lines = [f"{code} (default severity: {rule.severity.value})", ""]
     lines += _paragraph(rule.hint, "")
+    for _, variant in rule.variants:  # another wording, for one case of the code
+        lines += ["", *_paragraph(catalogue.fill(variant, {}), "")]
     for title, body in (
         ("WHAT", explanation.what),
         ("WHY IT MATTERS", explanation.why),

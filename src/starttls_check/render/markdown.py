@@ -77,7 +77,7 @@ def _table(hosts: Sequence[HostReport]) -> list[str]:
 
 
 def _findings(report: DomainReport) -> list[str]:
-    """One item per finding; each code's hint once, under its first finding."""
+    """One item per finding; each hint once, under its first finding."""
     pairs: list[tuple[Finding, Verdict | None]] = [(f, None) for f in report.findings]
     pairs += [(f, h.verdict) for h in report.hosts for f in h.findings]
     if not pairs:
@@ -91,7 +91,7 @@ def _findings(report: DomainReport) -> list[str]:
         else:
             mark, waived = _LEVEL_EMOJI[level_of(f, report.policy.fail_on, host_verdict)], ""
         lines.append(f"- {mark} `{f.code}`{waived} {md(str(f.subject))}: {md(f.message)}")
-        if f.code not in hinted:
-            hinted.add(f.code)
+        if f.hint not in hinted:  # hints name the domain or MX: one code, several hints
+            hinted.add(f.hint)
             lines.append(f"  - {f.hint}")
     return lines

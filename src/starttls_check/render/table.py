@@ -175,14 +175,16 @@ def certificate_cell(host: HostReport) -> Text:
 
 def findings_lines(findings: Sequence[Finding]) -> list[RenderableType]:
     """Findings grouped by code and message, so a problem shared by addresses reads once;
-    each code's hint is shown once, under its first finding."""
+    each hint is shown once, under its first finding (hints name the domain or MX, so one
+    code's hint can differ between MX hosts)."""
     groups: dict[tuple[str, Severity, str, bool], list[str]] = {}
-    hints: dict[str, str] = {}
+    hints: dict[tuple[str, Severity, str, bool], str] = {}
     # Worst first; waived last: what needs doing comes before what is known and accepted.
     ordered = sorted(findings, key=lambda f: (f.waived, -SEVERITY_RANK[f.severity]))
     for f in ordered:
         groups.setdefault((f.code, f.severity, f.message, f.waived), []).append(str(f.subject))
-        hints.setdefault(f.code, f.hint)
+        hints.setdefault((f.code, f.severity, f.message, f.waived), f.hint)
+    shown: set[str] = set()
     if not groups:
         return []
     grid = Table.grid(padding=(0, 1))
@@ -194,7 +196,8 @@ def findings_lines(findings: Sequence[Finding]) -> list[RenderableType]:
             body.append("(waived) ", style="italic")
         body.append(terminal_safe(", ".join(dict.fromkeys(subjects)), limit=400), style="dim")
         body.append("\n" + terminal_safe(message))
-        if (hint := hints.pop(code, None)) is not None:
+        if (hint := hints[code, severity, message, waived]) not in shown:
+            shown.add(hint)
             body.append("\n→ " + hint, style="dim")
         mark = Text("-", style="dim") if waived else Text(_SEVERITY_MARK[severity])
         mark.stylize("" if waived else _SEVERITY_STYLE[severity])

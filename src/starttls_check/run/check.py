@@ -25,10 +25,17 @@ from ..judge.gathered import GatheredDomain, GatheredHost, GatheredPolicies
 from ..model.choices import MailProtocol
 from ..model.dns import DnsFacts, DnsStatus, TlsaLookup, TxtLookup
 from ..model.findings import Policy
-from ..model.report import DomainReport
+from ..model.report import DmarcFallback, DomainReport, SpfWalk
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
 from ..model.settings import DnssecMode, Nameserver, Timeouts
-from ..policy.gather import PolicyEnvironment, gather_mta_sts, gather_tlsa, gather_txt
+from ..policy.gather import (
+    PolicyEnvironment,
+    gather_dmarc_fallback,
+    gather_mta_sts,
+    gather_spf_walk,
+    gather_tlsa,
+    gather_txt,
+)
 from ..smtp.protocols import PROTOCOLS
 from ..smtp.session import SessionSettings, probe_smtp
 from ..tls.certs import TrustStore
@@ -145,16 +152,19 @@ class _Run:
             if records
             else None
         )  # the HTTPS fetch runs beside the SMTP sessions
+        mail_auth = asyncio.create_task(self.mail_auth(records, name)) if records else None
         try:
             hosts = tuple(
                 await asyncio.gather(*(self.probe(t, checked_at, tlsa.get(t.mx)) for t in targets))
             )
         except BaseException:
-            if mta_sts is not None:  # never leave the fetch running behind a failure
-                mta_sts.cancel()
+            for task in (mta_sts, mail_auth):  # never leave a lookup running behind a failure
+                if task is not None:
+                    task.cancel()
             raise
         policies = None
-        if records is not None and mta_sts is not None:
+        if records is not None and mta_sts is not None and mail_auth is not None:
+            spf_walk, (dmarc_fallback, dmarc_applied) = await mail_auth
             policies = GatheredPolicies(
                 tlsa=records.tlsa,
                 mta_sts=records.txt["mta_sts"],
@@ -162,6 +172,9 @@ class _Run:
                 spf=records.txt["spf"],
                 dmarc=records.txt["dmarc"],
                 fetch=await mta_sts,
+                spf_walk=spf_walk,
+                dmarc_fallback=dmarc_fallback,
+                dmarc_applied=dmarc_applied,
             )
         return GatheredDomain(
             text=target.text,
@@ -195,6 +208,15 @@ class _Run:
             gather_txt(env, dns_facts.domain), gather_tlsa(env, dns_facts.domain, mx_names, port)
         )
         return _PolicyRecords(env=env, txt=txt, tlsa=tlsa)
+
+    async def mail_auth(
+        self, records: _PolicyRecords, name: str
+    ) -> tuple[SpfWalk | None, tuple[DmarcFallback | None, str | None]]:
+        """The SPF include walk and DMARC's organisational domain, beside the sessions."""
+        return await asyncio.gather(
+            gather_spf_walk(records.env, name, records.txt["spf"]),
+            gather_dmarc_fallback(records.env, name, records.txt["dmarc"]),
+        )
 
     async def resolve(self, target: Target, name: str) -> DnsFacts:
         """MX lookup for a domain; for a bracketed host its addresses; an address as is."""
