@@ -142,6 +142,39 @@ def test_usage_errors_are_one_line_and_exit_2(cli: Cli, args: list[str], fragmen
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("output", "fragment"),
+    [
+        ("json:/nonexistent/report.json", "folder /nonexistent does not exist"),
+        ("json:{tmp}", "it is a folder"),
+        ("junit:{tmp}/a.xml --output json:{tmp}/a.xml", "another --output writes there too"),
+    ],
+)
+def test_output_paths_are_checked_before_anything_is_probed(
+    cli: Cli, tmp_path: Path, output: str, fragment: str
+) -> None:
+    # timeout.test's name server never answers: were it asked, the run would take seconds
+    # and exit 3; a path refused first exits 2 at once.
+    args = [a.replace("{tmp}", str(tmp_path)) for a in output.split(" ")]
+    result = cli.check("timeout.test", "--output", *args)
+    assert result.returncode == 2
+    assert fragment in one_line(result.stderr)
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("domain", "code"), [("good.test", 2), ("plain.test", 1)])
+def test_an_output_that_fails_to_write_keeps_a_failing_verdict(
+    cli: Cli, domain: str, code: int
+) -> None:
+    """/dev/full passes every check before the run and fails the write (ENOSPC)."""
+    result = cli.check(domain, "--no-color", "--output", "json:/dev/full")
+    assert result.returncode == code
+    assert "cannot write json report to /dev/full: No space left on device" in one_line(
+        result.stderr
+    )
+    assert f"{domain}: " in result.stdout  # the verdict is still shown
+
+
 def test_ca_file_without_certificates_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     empty = tmp_path / "empty.pem"
     empty.write_text("not a certificate\n")

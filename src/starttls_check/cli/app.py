@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
+from .errors import EXIT_USAGE, UsageError
 from .names import SETTING_FIELDS
 
 if TYPE_CHECKING:
@@ -65,12 +65,17 @@ def run(invocation: Invocation) -> int:
             "give at least one domain to check (or a --config listing some), or --demo"
         )
     settings = _settings(invocation, config, domains)
+    check_output_paths(invocation.outputs)  # a typo in a path must not cost a whole run
     reports = _run_demo(settings) if invocation.demo else _run(domains, settings)
     generated_at = datetime.now(UTC)
-    _write_outputs(reports, invocation, generated_at)
     from ..judge.gate import gate
 
-    return int(gate(reports))
+    verdict = int(gate(reports))
+    if not _write_outputs(reports, invocation, generated_at):
+        # The verdict is what CI gates on: a failing or inconclusive run keeps its code;
+        # a passing run whose report could not be written is a usage error.
+        return verdict or EXIT_USAGE
+    return verdict
 
 
 def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> CheckSettings:
@@ -223,19 +228,42 @@ def _output_width() -> int:
     return max(60, min(width, 200))
 
 
+def check_output_paths(outputs: Sequence[tuple[str, Path]]) -> None:
+    """Refuse, before anything is probed, an --output file that cannot be written."""
+    seen: set[Path] = set()
+    for output_format, path in outputs:
+        where = f"cannot write {output_format} report to {path}"
+        resolved = path.resolve()
+        if resolved in seen:
+            raise UsageError(f"{where}: another --output writes there too")
+        seen.add(resolved)
+        folder = resolved.parent
+        if resolved.is_dir():
+            raise UsageError(f"{where}: it is a folder")
+        if not folder.is_dir():
+            raise UsageError(f"{where}: folder {folder} does not exist")
+        if not os.access(resolved if resolved.exists() else folder, os.W_OK):
+            raise UsageError(f"{where}: permission denied")
+
+
 def _write_outputs(
     reports: Sequence[DomainReport], invocation: Invocation, generated_at: datetime
-) -> None:
+) -> bool:
+    """Every output, then stdout; False when an --output file could not be written (said
+    on stderr, and the others are still written)."""
     from ..render import render
 
+    written = True
     for output_format, path in invocation.outputs:
         text = render(output_format, reports, generated_at=generated_at)
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise UsageError(
-                f"cannot write {output_format} report to {path}: {exc.strerror}"
-            ) from None
+            written = False
+            reason = exc.strerror or type(exc).__name__
+            sys.stderr.write(
+                f"starttls-check: error: cannot write {output_format} report to {path}: {reason}\n"
+            )
     width = _output_width()
     if invocation.transcript and invocation.output_format == "table":
         from ..render.transcript import render_transcript
@@ -250,3 +278,4 @@ def _write_outputs(
             width=width,
         )
     )
+    return written

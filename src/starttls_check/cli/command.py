@@ -16,10 +16,9 @@ from click.core import ParameterSource
 
 from .. import __version__
 from ..model.choices import OUTPUT_FORMATS, MailProtocol
-from .errors import UsageError
+from .errors import EXIT_USAGE, UsageError
 from .names import POLICY_KEYS, SETTING_KEYS
 
-EXIT_USAGE = 2
 EXIT_INTERNAL = 4
 
 

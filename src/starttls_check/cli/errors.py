@@ -3,3 +3,6 @@
 
 class UsageError(Exception):
     """Something the user asked for cannot be done as asked (arguments, files, policy)."""
+
+
+EXIT_USAGE = 2  # also a passing run whose --output file could not be written
