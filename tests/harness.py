@@ -45,6 +45,7 @@ class World:
             "trust_store": TrustStore([self.ca.cert]),
             "retries": 0,  # tests of retrying ask for it
             "policy_checks": False,  # the core's tests; tests of DANE, MTA-STS etc. ask for it
+            "injection_probe": False,  # one session per address; tests of the probe ask for it
             "retry_backoff": 0.05,
         }
         if "timeout" in overrides:  # tests speak of one per-phase number, as --timeout does

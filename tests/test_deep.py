@@ -12,6 +12,7 @@ from starttls_check.checks.deep import evaluate_deep
 from starttls_check.checks.tls_version import best_version, tls_minimum_findings
 from starttls_check.demo.loopback.pki import Issued, chain_pem, make_ca, make_leaf
 from starttls_check.demo.loopback.smtp_server import (
+    Script,
     ServerConnection,
     server_tls_context,
     standard_session,
@@ -59,7 +60,8 @@ def test_modern_server_refuses_everything_weak() -> None:
     assert found["SSLv3"] is ProbeOutcome.UNTESTABLE
     assert found["static-rsa"] is ProbeOutcome.REFUSED  # an EC key cannot do RSA kx anyway
     assert found["null"] is ProbeOutcome.REFUSED
-    assert found["starttls-injection"] is ProbeOutcome.IGNORED
+    assert report.hosts[0].injection is not None  # --deep includes the injection probe
+    assert report.hosts[0].injection.outcome is ProbeOutcome.IGNORED
     assert codes(report) == ["deep.untestable"]
     assert report.verdict is Verdict.PASS
 
@@ -169,14 +171,8 @@ def test_server_that_follows_the_client_order() -> None:
     assert outcomes(deep_check(enforcing, ca))["server-order"] is ProbeOutcome.SERVER_ORDER
 
 
-@pytest.mark.parametrize(
-    ("keep_buffered", "vulnerable", "delay"),
-    [(True, True, 0.0), (False, False, 0.0), (True, True, 1.2)],
-    ids=["vulnerable", "correct", "vulnerable-and-slow"],
-)
-def test_starttls_command_injection(keep_buffered: bool, vulnerable: bool, delay: float) -> None:
-    """A server that keeps the plaintext pipelined behind STARTTLS answers it inside TLS."""
-    ca = make_ca("test CA")
+def injection_server(ca: Issued, *, keep_buffered: bool, delay: float = 0.0) -> Script:
+    """STARTTLS that keeps (vulnerable) or discards (correct) what was pipelined with it."""
     context = context_for(ca)
 
     async def server(conn: ServerConnection) -> None:
@@ -190,23 +186,37 @@ def test_starttls_command_injection(keep_buffered: bool, vulnerable: bool, delay
                 await conn.send(b"220 go ahead\r\n")
                 await conn.start_tls(context, keep_buffered=keep_buffered)
             elif verb == b"NOOP":
-                await asyncio.sleep(delay)  # a slow server answers after our first wait
+                await asyncio.sleep(delay)  # slower than one step of the timeout
                 await conn.send(b"250 2.0.0 OK\r\n")
             elif verb == b"QUIT":
                 await conn.send(b"221 bye\r\n")
                 return
+
+    return server
+
+
+@pytest.mark.parametrize(
+    ("keep_buffered", "vulnerable", "delay"),
+    [(True, True, 0.0), (False, False, 0.0), (True, True, 1.2)],
+    ids=["vulnerable", "correct", "vulnerable-and-slow"],
+)
+def test_starttls_command_injection(keep_buffered: bool, vulnerable: bool, delay: float) -> None:
+    """A server that keeps the plaintext pipelined behind STARTTLS answers it inside TLS."""
+    ca = make_ca("test CA")
+    server = injection_server(ca, keep_buffered=keep_buffered, delay=delay)
 
     async def go() -> DomainReport:
         async with mail_world(MX_ZONE, {"127.0.0.2": server}, ca=ca) as world:
             return await world.check("example.test", deep=True, timeout=1.0)
 
     report = run(go())
-    probe = next(p for p in report.hosts[0].deep if p.name == "starttls-injection")
+    probe = report.hosts[0].injection
+    assert probe is not None
     if vulnerable:
         assert probe.outcome is ProbeOutcome.ANSWERED
-        # A late answer is read in EHLO's place, and EHLO's own reply then arrives unasked:
-        # either way something answered inside TLS, and that is the evidence.
-        assert ("250 2.0.0 OK" if not delay else "250") in probe.detail
+        # Replies come in order: the pipelined NOOP's answer arrives before QUIT's, however
+        # slowly the server gives it.
+        assert "250 2.0.0 OK" in probe.detail
         assert "starttls.command-injection" in codes(report)
         assert report.verdict is Verdict.FAIL
     else:
@@ -236,10 +246,54 @@ def test_probes_respect_one_connection_per_address() -> None:
     report = run(go())
     assert peak == 1
     tested = [p for p in report.hosts[0].deep if p.outcome is not ProbeOutcome.UNTESTABLE]
-    assert sessions == 1 + len(tested) + 1  # main session, each probe, order needs two
+    # main session, each probe, order needs two, the injection probe
+    assert sessions == 1 + len(tested) + 1 + 1
 
 
 def test_deep_rules_are_silent_without_probes() -> None:
     assert evaluate_deep("mx [127.0.0.2]:25", ()) == []
     untestable = DeepProbe(kind="cipher", name="rc4", outcome=ProbeOutcome.UNTESTABLE, detail="")
     assert [f.code for f in evaluate_deep("mx", (untestable,))] == ["deep.untestable"]
+
+
+@pytest.mark.parametrize("vulnerable", [True, False], ids=["vulnerable", "correct"])
+def test_injection_is_probed_in_every_check_without_deep(vulnerable: bool) -> None:
+    """The default check runs the injection probe: one more session, no --deep needed."""
+    ca = make_ca("test CA")
+    server = injection_server(ca, keep_buffered=vulnerable)
+
+    async def go() -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": server}, ca=ca) as world:
+            return await world.check("example.test", injection_probe=True, timeout=1.0)
+
+    report = run(go())
+    host = report.hosts[0]
+    assert host.deep == ()
+    assert host.injection is not None
+    if vulnerable:
+        assert host.injection.outcome is ProbeOutcome.ANSWERED
+        assert "starttls.command-injection" in codes(report)
+        assert report.verdict is Verdict.FAIL
+    else:
+        assert host.injection.outcome is ProbeOutcome.IGNORED
+        assert codes(report) == []
+        assert report.verdict is Verdict.PASS
+
+
+def test_the_injection_probe_can_be_skipped() -> None:
+    ca = make_ca("test CA")
+    server = injection_server(ca, keep_buffered=True)
+
+    async def go() -> DomainReport:
+        async with mail_world(MX_ZONE, {"127.0.0.2": server}, ca=ca) as world:
+            return await world.check("example.test", injection_probe=False, timeout=1.0)
+
+    report = run(go())
+    assert report.hosts[0].injection is None
+    assert "starttls.command-injection" not in codes(report)
+
+
+def test_every_check_runs_the_injection_probe_unless_told_not_to() -> None:
+    from starttls_check.run.check import CheckSettings
+
+    assert CheckSettings(nameservers=()).injection_probe  # the tests' harness turns it off

@@ -32,6 +32,7 @@ class HostContext:
     outcome: SessionOutcome  # the session's facts and the served chain
     earlier_attempts: tuple[SessionFacts, ...]  # sessions that ended on a 4xx before a retry
     deep: tuple[DeepProbe, ...]  # --deep probes, each its own session
+    injection: DeepProbe | None  # the STARTTLS command injection probe, its own session
     tlsa: TlsaLookup | None  # the MX's TLSA records, when policy checks ran
     trust: TrustVerdict | None  # the chain judged offline; None without TLS
     dane: DaneResult | None  # the chain matched against DNSSEC-secure TLSA records

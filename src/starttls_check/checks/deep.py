@@ -27,6 +27,23 @@ def check_deep(host: HostContext) -> list[Finding]:
     return evaluate_deep(host.subject, host.deep, core_version=tls.version if tls else None)
 
 
+def check_injection(host: HostContext) -> list[Finding]:
+    """Host check: a server that answers a command pipelined with STARTTLS inside TLS lets
+    an attacker on the path inject commands into the encrypted session (CVE-2011-0411)."""
+    probe = host.injection
+    if probe is None or probe.outcome is not ProbeOutcome.ANSWERED:
+        return []
+    return [
+        finding(
+            "starttls.command-injection",
+            host.subject,
+            probe.detail,
+            evidence=probe.detail,
+            severity=Severity.FAIL,
+        )
+    ]
+
+
 def evaluate_deep(
     subject: Subject, probes: tuple[DeepProbe, ...], *, core_version: str | None = None
 ) -> list[Finding]:
@@ -62,17 +79,6 @@ def evaluate_deep(
     if order is not None and order.outcome is ProbeOutcome.CLIENT_ORDER:
         message = f"follows the client's cipher order ({order.detail})"
         findings.append(finding("cipher.client-order", subject, message))
-    injection = by_name.get("starttls-injection")
-    if injection is not None and injection.outcome is ProbeOutcome.ANSWERED:
-        findings.append(
-            finding(
-                "starttls.command-injection",
-                subject,
-                injection.detail,
-                evidence=injection.detail,
-                severity=Severity.FAIL,
-            )
-        )
     untestable = [p.name for p in probes if p.outcome is ProbeOutcome.UNTESTABLE]
     if untestable:
         message = "not testable with this OpenSSL: " + ", ".join(untestable)

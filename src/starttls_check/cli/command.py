@@ -205,8 +205,16 @@ def _terminal_width() -> int:
 @click.option(
     "--deep",
     is_flag=True,
-    help="Also probe each address for TLS versions, weak cipher classes, cipher order and "
-    "STARTTLS command injection (a dozen more connections per address).",
+    help="Also probe each address for TLS versions, weak cipher classes and cipher order "
+    "(a dozen more connections per address).",
+)
+@click.option(
+    "--no-injection-probe",
+    "injection_probe",
+    flag_value=False,
+    default=None,
+    help="Skip the STARTTLS command injection probe (CVE-2011-0411), which costs one more "
+    "connection per address.",
 )
 @click.option(
     "-v",

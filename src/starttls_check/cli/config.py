@@ -11,6 +11,7 @@ The file (TOML 1.0, read with the standard library's `tomllib`)::
     retries = 1                             # after a transient 4xx reply
     protocol = "smtp"                       # as --protocol
     deep = false                            # as --deep
+    injection_probe = true                  # false: as --no-injection-probe
     policy_checks = true                    # false: as --no-policy-checks
     dnssec = "validate"                     # "validate" | "resolver", as --dnssec
     trust_anchor = "anchors.txt"            # as --trust-anchor; relative to this file
@@ -152,6 +153,7 @@ _SETTINGS: dict[str, Convert] = {
     "retries": lambda k, v, _: parse_retries(_get(k, v, int)),
     "protocol": lambda k, v, _: _choice(k, v, [p.value for p in MailProtocol]),
     "deep": lambda k, v, _: _get(k, v, bool),
+    "injection_probe": lambda k, v, _: _get(k, v, bool),
     "policy_checks": lambda k, v, _: _get(k, v, bool),
     "dnssec": lambda k, v, _: _choice(k, v, ["validate", "resolver"]),
     "trust_anchor": lambda k, v, folder: _file(k, v, folder),

@@ -22,6 +22,7 @@ SETTING_FIELDS: Mapping[str, str] = MappingProxyType(
         "retries": "retries",
         "protocol": "protocol",
         "deep": "deep",
+        "injection_probe": "injection_probe",
         "policy_checks": "policy_checks",
         "dnssec": "dnssec_mode",
         "trust_anchor": "trust_anchors",  # a file name in, its parsed anchors out

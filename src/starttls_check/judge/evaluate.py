@@ -123,6 +123,7 @@ def judge_host(
         verdict=host_verdict(context.facts, findings),
         earlier_attempts=gathered.earlier_attempts,
         deep=gathered.deep,
+        injection=gathered.injection,
         dane=dane_verdict(context),
         senders=sender_outcomes(context, mta_sts) if mta_sts is not None else None,
     )
@@ -144,6 +145,7 @@ def host_context(
         outcome=outcome,
         earlier_attempts=gathered.earlier_attempts,
         deep=gathered.deep,
+        injection=gathered.injection,
         tlsa=gathered.tlsa,
         trust=trust,
         dane=dane,

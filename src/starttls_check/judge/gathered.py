@@ -23,6 +23,7 @@ class GatheredHost:
     outcome: SessionOutcome
     earlier_attempts: tuple[SessionFacts, ...] = ()
     deep: tuple[DeepProbe, ...] = ()
+    injection: DeepProbe | None = None  # the STARTTLS command injection probe
     tlsa: TlsaLookup | None = None
 
 

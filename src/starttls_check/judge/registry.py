@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..checks.capabilities import check_capabilities
 from ..checks.certificate import check_certificate, check_expiry
 from ..checks.context import DomainCheck, HostCheck
-from ..checks.deep import check_deep
+from ..checks.deep import check_deep, check_injection
 from ..checks.mx import check_dns
 from ..checks.policies import check_dane, check_policies
 from ..checks.session import check_retries, check_session
@@ -24,6 +24,7 @@ HOST_CHECKS: tuple[HostCheck, ...] = (
     check_minimum_version,
     check_certificate,
     check_expiry,
+    check_injection,
     check_deep,
     check_dane,
 )

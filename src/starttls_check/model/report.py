@@ -174,6 +174,7 @@ class HostReport:
     verdict: Verdict
     earlier_attempts: tuple[SessionFacts, ...] = ()  # transient 4xx replies before a retry
     deep: tuple[DeepProbe, ...] = ()  # --deep probes, each its own session
+    injection: DeepProbe | None = None  # STARTTLS command injection probe; None: not run
     dane: DaneVerdict | None = None  # only with DNSSEC-secure TLSA records for the MX
     senders: SenderOutcomes | None = None  # without --no-policy-checks
 

@@ -138,7 +138,8 @@ def deep_line(host: HostReport) -> Text:
     cipher order and injection probes in words."""
     groups: dict[ProbeOutcome, list[str]] = {}
     verdicts: list[str] = []
-    for probe in host.deep:
+    probes = host.deep + ((host.injection,) if host.injection is not None else ())
+    for probe in probes:
         if probe.kind in ("version", "cipher"):
             groups.setdefault(probe.outcome, []).append(probe.name)
         else:

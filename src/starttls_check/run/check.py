@@ -40,7 +40,7 @@ from ..smtp.protocols import PROTOCOLS
 from ..smtp.session import SessionSettings, probe_smtp
 from ..tls.certs import TrustStore
 from ..tls.trust_store import load_trust_store
-from .deep import run_deep_probes
+from .deep import injection_probe, run_deep_probes
 
 if TYPE_CHECKING:
     from ..dns.anchors import TrustAnchors
@@ -71,6 +71,7 @@ class CheckSettings:
     retry_backoff: float = 2.0  # seconds before the first retry; doubled for each next one
     baseline: Mapping[str, Mapping[str, Any]] | None = None  # an earlier run, by A-label
     deep: bool = False  # --deep: a dozen more sessions per address (deep.py)
+    injection_probe: bool = True  # one more session per address: STARTTLS command injection
     policy_checks: bool = True  # DANE, MTA-STS, TLS-RPT, SPF, DMARC (--no-policy-checks)
     dnssec_mode: DnssecMode = DnssecMode.VALIDATE
     trust_anchors: TrustAnchors | None = None  # None: the IANA root anchors
@@ -248,14 +249,23 @@ class _Run:
         async with self.per_address[target.address], self.total:
             outcome, earlier = await self.attempt(target, server_name, settings)
             deep: tuple[DeepProbe, ...] = ()
-            if self.settings.deep and outcome.facts.tls is not None:  # else nothing to probe
+            injection: DeepProbe | None = None
 
-                async def once(variant: SessionSettings) -> SessionOutcome:
-                    return (await self.attempt(target, server_name, variant))[0]
+            async def once(variant: SessionSettings) -> SessionOutcome:
+                return (await self.attempt(target, server_name, variant))[0]
 
-                deep = await run_deep_probes(once, settings)
+            if outcome.facts.tls is not None:  # else there is nothing to probe
+                if self.settings.injection_probe or self.settings.deep:
+                    injection = await injection_probe(once, settings)
+                if self.settings.deep:
+                    deep = await run_deep_probes(once, settings)
         return GatheredHost(
-            target=target, outcome=outcome, earlier_attempts=earlier, deep=deep, tlsa=tlsa
+            target=target,
+            outcome=outcome,
+            earlier_attempts=earlier,
+            deep=deep,
+            injection=injection,
+            tlsa=tlsa,
         )
 
     async def attempt(

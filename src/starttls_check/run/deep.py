@@ -44,7 +44,6 @@ async def run_deep_probes(probe: Probe, base: SessionSettings) -> tuple[DeepProb
         for name, ciphers in WEAK_CIPHER_CLASSES.items()
     ]
     results.append(await _cipher_order(probe, base))
-    results.append(await _injection(probe, base))
     return tuple(results)
 
 
@@ -110,7 +109,7 @@ async def _cipher_order(probe: Probe, base: SessionSettings) -> DeepProbe:
     return DeepProbe(kind="order", name="server-order", outcome=outcome, detail=detail)
 
 
-async def _injection(probe: Probe, base: SessionSettings) -> DeepProbe:
+async def injection_probe(probe: Probe, base: SessionSettings) -> DeepProbe:
     """STARTTLS and NOOP in one segment: a server that answers the NOOP after the
     handshake kept plaintext across the upgrade (CVE-2011-0411; USENIX Security 2021)."""
     if base.protocol not in _STARTTLS_SMTP:

@@ -54,7 +54,6 @@ MAX_TRANSCRIPT_TEXT = 512  # what we send, and events
 # at most four characters (`\xNN`), so a received line is recorded whole, never cut.
 MAX_RECEIVED_TEXT = 4 * MAX_LINE_BYTES
 MAX_EVIDENCE_BYTES = EVIDENCE_LIMIT
-INJECTION_WAIT = 3.0  # seconds the injection probe waits inside TLS for an answer
 _UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT}
 _WAITING_FOR = {
     Phase.CONNECT: "no connection",
@@ -245,6 +244,7 @@ class _Session:
         await self.handshake(loop)
         if self.settings.pipeline_after_starttls:
             await self.catch_unsolicited_reply()
+            return Close()
         action = self.client.tls_established()
         assert isinstance(action, Send)
         return action
@@ -271,17 +271,27 @@ class _Session:
         self.record_tls(transport, (time.perf_counter() - began) * 1000)
 
     async def catch_unsolicited_reply(self) -> None:
-        """A server that kept the command pipelined behind STARTTLS answers it now, inside
-        TLS, before we have said anything: the CVE-2011-0411 command injection."""
+        """A server that kept the command pipelined behind STARTTLS answers it inside TLS:
+        the CVE-2011-0411 command injection.
+
+        QUIT goes first inside TLS. Replies come in order, so a correct server's first reply
+        is QUIT's 221 and it closes; a vulnerable one answers the pipelined command first.
+        No fixed wait: a slow vulnerable server still answers before its 221.
+        """
+        self.phase = Phase.QUIT
+        self.note(Direction.SENT, "QUIT")
+        assert self.stream.transport is not None
+        self.stream.transport.write(b"QUIT\r\n")
         try:
-            # Long enough for a slow server to answer; a later answer still shows up as
-            # bytes nobody asked for when we send the next command (see `send`).
-            async with asyncio.timeout(min(self.settings.timeout, INJECTION_WAIT)):
+            # Two steps: a server slow to answer each command may answer two before QUIT's.
+            async with asyncio.timeout(2 * self.settings.timeout):
                 received = await self.stream.next_reply()
         except (TimeoutError, _ConnectionClosed, RemoteProtocolError):
-            return  # nothing answered (or the session broke: the next step reports it)
-        self.record(received, "the command sent with STARTTLS")
+            return  # nothing answered (the probe reports what it could not tell)
+        self.record(received, "the command sent with STARTTLS, or QUIT")
         reply = received.reply
+        if reply.code == 221:
+            return
         self.answered_inside_tls = f"{reply.code} {reply.text}"
         self.note(Direction.EVENT, "the server answered the command sent with STARTTLS")
 
