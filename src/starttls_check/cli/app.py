@@ -38,7 +38,9 @@ class Invocation:
     output_format: str = "table"
     outputs: tuple[tuple[str, Path], ...] = ()
     color: bool = False
-    transcript: bool = False  # -v: the dialogues before the table
+    transcript: bool = False  # -v: each domain's dialogues above its table
+    quiet: bool = False  # -q: the verdict lines only
+    advisories: bool | None = None  # --[no-]advisories, when given; else the config's
     baseline: Path | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     policy: Mapping[str, Any] = field(default_factory=dict)
@@ -66,6 +68,9 @@ def run(invocation: Invocation) -> int:
     settings = _settings(invocation, config, domains)
     reports = _run_demo(settings) if invocation.demo else _run(domains, settings)
     generated_at = datetime.now(UTC)
+    if invocation.advisories is None and config and "advisories" in config.settings:
+        advisories = config.settings["advisories"] is not False  # a bool: load_config checked
+        invocation = dataclasses.replace(invocation, advisories=advisories)
     _write_outputs(reports, invocation, generated_at)
     from ..judge.gate import gate
 
@@ -230,17 +235,15 @@ def _write_outputs(
             raise UsageError(
                 f"cannot write {output_format} report to {path}: {exc.strerror}"
             ) from None
-    width = _output_width()
-    if invocation.transcript and invocation.output_format == "table":
-        from ..render.transcript import render_transcript
-
-        sys.stdout.write(render_transcript(reports, color=invocation.color, width=width) + "\n")
     sys.stdout.write(
         render(
             invocation.output_format,
             reports,
             generated_at=generated_at,
             color=invocation.color,
-            width=width,
+            width=_output_width(),
+            transcript=invocation.transcript,
+            advisories=invocation.advisories is not False,
+            quiet=invocation.quiet,
         )
     )

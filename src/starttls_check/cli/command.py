@@ -215,7 +215,20 @@ def _terminal_width() -> int:
     "-v",
     "--transcript",
     is_flag=True,
-    help="Print each session's dialogue with timings (and the chain) before the table.",
+    help="Print each session's dialogue with timings (and the chain) above its domain's "
+    "table, and the advisories' hints.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Table format: print only each domain's verdict line, one line per domain.",
+)
+@click.option(
+    "--advisories/--no-advisories",
+    default=True,
+    help="Show or leave out the advisories (SPF, DMARC, TLS-RPT: never part of the verdict) "
+    "in the table [default: show]. JSON and the other formats always keep them.",
 )
 @click.option(
     "--explain", metavar="CODE", help="Explain a finding code at length ('list' lists them)."
@@ -257,6 +270,8 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         from ..model.findings import Waiver
 
         policy["allow"] = tuple(Waiver(code=c, host=h) for c, h in policy["allow"])
+    if options["quiet"] and options["transcript"]:
+        raise UsageError("-q prints only the verdict lines; drop -q or -v")
     color = not options["no_color"] and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     invocation = Invocation(
         domains=options["targets"],
@@ -266,6 +281,8 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         outputs=tuple((f, Path(p)) for f, p in options["outputs"]),
         color=color,
         transcript=options["transcript"],
+        quiet=options["quiet"],
+        advisories=given.get("advisories"),
         baseline=Path(options["baseline"]) if options["baseline"] else None,
         settings={k: v for k, v in given.items() if k in _SETTINGS},
         policy=policy,

@@ -12,6 +12,7 @@ The file (TOML 1.0, read with the standard library's `tomllib`)::
     protocol = "smtp"                       # as --protocol
     deep = false                            # as --deep
     policy_checks = true                    # false: as --no-policy-checks
+    advisories = true                       # false: as --no-advisories (the table only)
     dnssec = "validate"                     # "validate" | "resolver", as --dnssec
     trust_anchor = "anchors.txt"            # as --trust-anchor; relative to this file
     fail_on = "warn"                        # "warn" | "fail": what makes the run fail
@@ -152,6 +153,7 @@ _SETTINGS: dict[str, Convert] = {
     "protocol": lambda k, v, _: _choice(k, v, [p.value for p in MailProtocol]),
     "deep": lambda k, v, _: _get(k, v, bool),
     "policy_checks": lambda k, v, _: _get(k, v, bool),
+    "advisories": lambda k, v, _: _get(k, v, bool),
     "dnssec": lambda k, v, _: _choice(k, v, ["validate", "resolver"]),
     "trust_anchor": lambda k, v, folder: _file(k, v, folder),
 }

@@ -1,0 +1,106 @@
+"""A domain's findings under its table: what weighs on the verdict first, each with its
+hint; then the advisories (SPF, DMARC, TLS-RPT: `judge.counting.is_advisory`), one short
+line each, since they never change whether mail travels encrypted. `-v` gives the
+advisories their hints too; `--explain CODE` gives any code's long form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..judge.counting import is_advisory
+from ..model.findings import SEVERITY_RANK, Finding, Severity
+from .sanitize import terminal_safe
+
+_SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARN: "yellow", Severity.FAIL: "red"}
+_SEVERITY_MARK = {Severity.INFO: "i", Severity.WARN: "!", Severity.FAIL: "✗"}
+ADVISORY_HEADING = "Advisories (not part of the verdict; --explain CODE for the fix):"
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Findings with one code and message: a problem shared by addresses reads once."""
+
+    code: str
+    severity: Severity
+    message: str
+    waived: bool
+    subjects: tuple[str, ...]
+    hint: str | None  # under the code's first group only
+
+
+def findings_lines(
+    findings: Sequence[Finding], *, domain: str, advisories: bool = True, verbose: bool = False
+) -> list[RenderableType]:
+    """Transport findings with hints, then advisories (compact unless `verbose`; left out
+    when `advisories` is false)."""
+    parts: list[RenderableType] = []
+    if transport := [f for f in findings if not is_advisory(f)]:
+        parts.append(_full(_groups(transport)))
+    if advisories and (advisory := [f for f in findings if is_advisory(f)]):
+        parts.append(Text(ADVISORY_HEADING, style="dim"))
+        groups = _groups(advisory)
+        parts.append(_full(groups) if verbose else _compact(groups, domain))
+    return parts
+
+
+def _groups(findings: Sequence[Finding]) -> list[_Group]:
+    # Worst first; waived last: what needs doing comes before what is known and accepted.
+    ordered = sorted(findings, key=lambda f: (f.waived, -SEVERITY_RANK[f.severity]))
+    subjects: dict[tuple[str, Severity, str, bool], list[str]] = {}
+    for f in ordered:
+        subjects.setdefault((f.code, f.severity, f.message, f.waived), []).append(f.subject)
+    hints = {f.code: f.hint for f in reversed(ordered)}  # each code's first finding's hint
+    groups = []
+    for (code, severity, message, waived), names in subjects.items():
+        hint = hints.pop(code, None)
+        groups.append(_Group(code, severity, message, waived, tuple(dict.fromkeys(names)), hint))
+    return groups
+
+
+def _mark(group: _Group) -> Text:
+    if group.waived:
+        return Text("-", style="dim")
+    return Text(_SEVERITY_MARK[group.severity], style=_SEVERITY_STYLE[group.severity])
+
+
+def _head(group: _Group) -> Text:
+    body = Text(f"{group.code} ", style="bold")
+    if group.waived:
+        body.append("(waived) ", style="italic")
+    return body
+
+
+def _full(groups: Sequence[_Group]) -> Table:
+    """Code, subjects, message and hint, each on its own line, indented under the mark."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1)
+    for group in groups:
+        body = _head(group)
+        body.append(terminal_safe(", ".join(group.subjects), limit=400), style="dim")
+        body.append("\n" + terminal_safe(group.message))
+        if group.hint is not None:
+            body.append("\n→ " + group.hint, style="dim")
+        grid.add_row(_mark(group), body)
+    return grid
+
+
+def _compact(groups: Sequence[_Group], domain: str) -> Table:
+    """One line per group: the code and the message, cut at the edge of the terminal; the
+    subject only when it is not the domain itself."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    for group in groups:
+        body = _head(group)
+        if others := [s for s in group.subjects if s != domain]:
+            body.append(terminal_safe(", ".join(others), limit=400) + " ", style="dim")
+        body.append(terminal_safe(group.message))
+        grid.add_row(_mark(group), body)
+    return grid
