@@ -19,6 +19,7 @@ from .sanitize import terminal_safe
 
 _SEVERITY_STYLE = {Severity.INFO: "cyan", Severity.WARN: "yellow", Severity.FAIL: "red"}
 _SEVERITY_MARK = {Severity.INFO: "i", Severity.WARN: "!", Severity.FAIL: "✗"}
+_HINT_LIMIT = 2000  # the longest catalogue hint is about 600 characters
 ADVISORY_HEADING = "Advisories (not part of the verdict; --explain CODE for the fix):"
 
 
@@ -85,8 +86,8 @@ def _full(groups: Sequence[_Group]) -> Table:
         body = _head(group)
         body.append(terminal_safe(", ".join(group.subjects), limit=400), style="dim")
         body.append("\n" + terminal_safe(group.message))
-        if group.hint is not None:
-            body.append("\n→ " + group.hint, style="dim")
+        if group.hint is not None:  # hints may name the domain and MX: escaped too
+            body.append("\n→ " + terminal_safe(group.hint, limit=_HINT_LIMIT), style="dim")
         grid.add_row(_mark(group), body)
     return grid
 
