@@ -227,8 +227,9 @@ def _terminal_width() -> int:
 @click.option(
     "--advisories/--no-advisories",
     default=True,
-    help="Show or leave out the advisories (SPF, DMARC, TLS-RPT: never part of the verdict) "
-    "in the table [default: show]. JSON and the other formats always keep them.",
+    help="Show or leave out the advisories in the table (SPF, DMARC, TLS-RPT and other "
+    "findings that never change the verdict) [default: show]. JSON and the other formats "
+    "always keep them: they are the full record.",
 )
 @click.option(
     "--explain", metavar="CODE", help="Explain a finding code at length ('list' lists them)."

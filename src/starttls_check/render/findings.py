@@ -1,6 +1,6 @@
 """A domain's findings under its table: what weighs on the verdict first, each with its
-hint; then the advisories (SPF, DMARC, TLS-RPT: `judge.counting.is_advisory`), one short
-line each, since they never change whether mail travels encrypted. `-v` gives the
+hint; then the advisories (`judge.counting.is_advisory`: SPF, DMARC, TLS-RPT and the
+like), one short line each, since they never change whether mail travels encrypted. `-v` gives the
 advisories their hints too; `--explain CODE` gives any code's long form.
 """
 
