@@ -22,7 +22,7 @@ from starttls_check.model.catalogue import EXAMPLES, CatalogueError, fill, load,
 from starttls_check.model.findings import Finding, Policy, Subject
 from starttls_check.model.report import DomainReport
 from starttls_check.render.explanation import render_explanation
-from starttls_check.render.table import findings_lines
+from starttls_check.render.findings import findings_lines
 
 from . import test_policies_e2e as policies
 from .harness import mail_world, run
@@ -107,7 +107,7 @@ def test_the_examples_are_what_explain_shows() -> None:
 
 def table_text(findings: tuple[Finding, ...]) -> str:
     console = Console(file=StringIO(), width=200, color_system=None)
-    for line in findings_lines(findings):
+    for line in findings_lines(findings, domain="example.test", verbose=True):  # -v: all hints
         console.print(line)
     out = console.file.getvalue()
     assert isinstance(out, str)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import EXIT_USAGE, UsageError
-from .names import SETTING_FIELDS
+from .names import DISPLAY_KEYS, SETTING_FIELDS
 
 if TYPE_CHECKING:
     from ..model.findings import Policy
@@ -39,7 +39,9 @@ class Invocation:
     output_format: str = "table"
     outputs: tuple[tuple[str, Path], ...] = ()
     color: bool = False
-    transcript: bool = False  # -v: the dialogues before the table
+    transcript: bool = False  # -v: each domain's dialogues above its table
+    quiet: bool = False  # -q: the verdict lines only
+    advisories: bool | None = None  # --[no-]advisories, when given; else the config's
     baseline: Path | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     policy: Mapping[str, Any] = field(default_factory=dict)
@@ -68,6 +70,9 @@ def run(invocation: Invocation) -> int:
     check_output_paths(invocation.outputs)  # a typo in a path must not cost a whole run
     reports = _run_demo(settings) if invocation.demo else _run(domains, settings)
     generated_at = datetime.now(UTC)
+    if invocation.advisories is None and config and "advisories" in config.settings:
+        advisories = config.settings["advisories"] is not False  # a bool: load_config checked
+        invocation = dataclasses.replace(invocation, advisories=advisories)
     from ..judge.gate import gate
 
     verdict = int(gate(reports))
@@ -83,6 +88,8 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
 
     values: dict[str, Any] = dict(config.settings) if config else {}
     values.update(invocation.settings)  # the command line over the file
+    for key in DISPLAY_KEYS:  # not the check's business: see run()
+        values.pop(key, None)
     policies = _policies(invocation, config, domains, values)
     nameservers = values.pop("nameservers", None)
     if nameservers:
@@ -264,18 +271,16 @@ def _write_outputs(
             sys.stderr.write(
                 f"starttls-check: error: cannot write {output_format} report to {path}: {reason}\n"
             )
-    width = _output_width()
-    if invocation.transcript and invocation.output_format == "table":
-        from ..render.transcript import render_transcript
-
-        sys.stdout.write(render_transcript(reports, color=invocation.color, width=width) + "\n")
     sys.stdout.write(
         render(
             invocation.output_format,
             reports,
             generated_at=generated_at,
             color=invocation.color,
-            width=width,
+            width=_output_width(),
+            transcript=invocation.transcript,
+            advisories=invocation.advisories is not False,
+            quiet=invocation.quiet,
         )
     )
     return written

@@ -220,7 +220,21 @@ def _terminal_width() -> int:
     "-v",
     "--transcript",
     is_flag=True,
-    help="Print each session's dialogue with timings (and the chain) before the table.",
+    help="Print each session's dialogue with timings (and the chain) above its domain's "
+    "table, and the advisories' hints.",
+)
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Table format: print only each domain's verdict line, one line per domain.",
+)
+@click.option(
+    "--advisories/--no-advisories",
+    default=True,
+    help="Show or leave out the advisories in the table (SPF, DMARC, TLS-RPT and other "
+    "findings that never change the verdict) [default: show]. JSON and the other formats "
+    "always keep them: they are the full record.",
 )
 @click.option(
     "--explain", metavar="CODE", help="Explain a finding code at length ('list' lists them)."
@@ -262,6 +276,8 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         from ..model.findings import Waiver
 
         policy["allow"] = tuple(Waiver(code=c, host=h) for c, h in policy["allow"])
+    if options["quiet"] and options["transcript"]:
+        raise UsageError("-q prints only the verdict lines; drop -q or -v")
     color = not options["no_color"] and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     invocation = Invocation(
         domains=options["targets"],
@@ -271,6 +287,8 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         outputs=tuple((f, Path(p)) for f, p in options["outputs"]),
         color=color,
         transcript=options["transcript"],
+        quiet=options["quiet"],
+        advisories=given.get("advisories"),
         baseline=Path(options["baseline"]) if options["baseline"] else None,
         settings={k: v for k, v in given.items() if k in SETTING_KEYS},
         policy=policy,

@@ -13,6 +13,7 @@ The file (TOML 1.0, read with the standard library's `tomllib`)::
     deep = false                            # as --deep
     injection_probe = true                  # false: as --no-injection-probe
     policy_checks = true                    # false: as --no-policy-checks
+    advisories = true                       # false: as --no-advisories (the table only)
     dnssec = "validate"                     # "validate" | "resolver", as --dnssec
     trust_anchor = "anchors.txt"            # as --trust-anchor; relative to this file
     fail_on = "warn"                        # "warn" | "fail": what makes the run fail
@@ -52,7 +53,7 @@ from typing import Any, TypeVar
 
 from ..model.choices import MailProtocol
 from ..model.findings import Policy, Severity, Waiver
-from .names import POLICY_KEYS, SETTING_KEYS
+from .names import DISPLAY_KEYS, POLICY_KEYS, SETTING_KEYS
 from .params import (
     parse_domain,
     parse_expiry_days,
@@ -155,6 +156,7 @@ _SETTINGS: dict[str, Convert] = {
     "deep": lambda k, v, _: _get(k, v, bool),
     "injection_probe": lambda k, v, _: _get(k, v, bool),
     "policy_checks": lambda k, v, _: _get(k, v, bool),
+    "advisories": lambda k, v, _: _get(k, v, bool),
     "dnssec": lambda k, v, _: _choice(k, v, ["validate", "resolver"]),
     "trust_anchor": lambda k, v, folder: _file(k, v, folder),
 }
@@ -256,7 +258,7 @@ class _Reader:
     @staticmethod
     def unknown(table: tuple[str, ...], key: str, allowed: Mapping[str, Convert]) -> str:
         where = f" in [domains.{json.dumps(table[1], ensure_ascii=False)}]" if table else ""
-        if table and key in SETTING_KEYS:
+        if table and key in SETTING_KEYS | DISPLAY_KEYS:
             return f"{key!r}{where} is a run setting: it is allowed at the top level only"
         candidates = sorted(allowed) if table else [*sorted(allowed), "domains"]
         close = difflib.get_close_matches(key.lower(), candidates, n=1)
@@ -312,7 +314,9 @@ def load_config(path: Path) -> ConfigFile:
     return ConfigFile(
         path=path,
         domains=tuple(domain_policy),
-        settings=MappingProxyType({k: v for k, v in top.items() if k in SETTING_KEYS}),
+        settings=MappingProxyType(
+            {k: v for k, v in top.items() if k in SETTING_KEYS | DISPLAY_KEYS}
+        ),
         policy=MappingProxyType({k: v for k, v in top.items() if k in POLICY_KEYS}),
         domain_policy=MappingProxyType(domain_policy),
     )

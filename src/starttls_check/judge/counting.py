@@ -8,11 +8,15 @@ from ..model.findings import SEVERITY_RANK, Finding, Severity
 # Shown with their severity but not part of the transport verdict: they are the domain's
 # anti-spoofing measures, beside (not part of) whether mail travels encrypted.
 ADVISORY_PREFIXES = ("spf.", "dmarc.", "tls-rpt.")
+# Publishing no MTA-STS at all is a recommendation too; a broken policy is not (senders act
+# on it), and neither is `--require-mta-sts` failing.
+ADVISORY_CODES = frozenset({"mta-sts.txt-missing"})
 
 
 def is_advisory(finding: Finding) -> bool:
-    """SPF, DMARC and TLS-RPT: reported, never part of whether mail travels encrypted."""
-    return finding.code.startswith(ADVISORY_PREFIXES)
+    """SPF, DMARC, TLS-RPT and no MTA-STS: reported, never part of whether mail travels
+    encrypted."""
+    return finding.code.startswith(ADVISORY_PREFIXES) or finding.code in ADVISORY_CODES
 
 
 def counts(finding: Finding) -> bool:

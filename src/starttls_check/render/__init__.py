@@ -24,12 +24,22 @@ def render(
     generated_at: datetime,
     color: bool = False,
     width: int = 100,
+    transcript: bool = False,
+    advisories: bool = True,
+    quiet: bool = False,
 ) -> str:
-    """The reports in one of `FORMATS`."""
+    """The reports in one of `FORMATS`. The last three shape the terminal table only:
+    `transcript` (`-v`), `advisories` (false: `--no-advisories`), `quiet` (`-q`)."""
+    if output_format == "table" and quiet:
+        from .verdicts import render_quiet
+
+        return render_quiet(reports, color=color, width=width)
     if output_format == "table":
         from .table import render_table
 
-        return render_table(reports, color=color, width=width)
+        return render_table(
+            reports, color=color, width=width, transcript=transcript, advisories=advisories
+        )
     if output_format == "json":
         from .json_report import render_json
 

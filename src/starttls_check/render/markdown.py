@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 from ..model.findings import Finding, Verdict
 from ..model.report import DomainReport, HostReport
+from .columns import certificate_cell, starttls_cell, tls_name
 from .github import Level, level_of  # one rule for what fails, so both CI views agree
 from .sanitize import terminal_safe
 from .summary import verdict_sentence
-from .table import certificate_cell, starttls_cell
 
 VERDICT_EMOJI = {
     Verdict.PASS: "✅",
@@ -68,7 +68,7 @@ def _table(hosts: Sequence[HostReport]) -> list[str]:
                 str(host.preference),
                 md(host.address),
                 md(starttls_cell(host)),
-                md(tls.version) if tls else "—",
+                md(tls_name(tls.version)) if tls else "—",
                 md(certificate_cell(host).plain),
                 f"{VERDICT_EMOJI[host.verdict]} {host.verdict}",
             )

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..model.report import DomainReport, HostReport
 from ..model.session import CertificateInfo, Direction, SessionFacts, TlsResult, TrustVerdict
+from .columns import tls_name
 from .sanitize import terminal_safe
 from .terminal import render_to_text
 from .terminal import safe as escaped
@@ -40,11 +41,16 @@ def render_transcript(reports: Sequence[DomainReport], *, color: bool, width: in
     for index, report in enumerate(reports):
         parts += [Text()] if index else []
         parts.append(safe(report.ascii_domain, "bold"))
-        if not report.hosts:
-            parts.append(Text("no address was probed", style="dim"))
-        for host in report.hosts:
-            parts += [Text(), *host_block(host)]
+        parts += domain_transcript(report)
     return render_to_text(parts, color=color, width=width)
+
+
+def domain_transcript(report: DomainReport) -> list[RenderableType]:
+    """One domain's dialogues, each after a blank line (the table puts them above its own
+    rows, so that with many domains each transcript sits beside its table)."""
+    if not report.hosts:
+        return [Text("no address was probed", style="dim")]
+    return [part for host in report.hosts for part in (Text(), *host_block(host))]
 
 
 def host_block(host: HostReport) -> list[RenderableType]:
@@ -90,7 +96,7 @@ def tls_summary(tls: TlsResult, trust: TrustVerdict | None) -> RenderableType:
     bits = f" ({tls.cipher_bits} bits)" if tls.cipher_bits else ""
     grid.add_row(
         Text("  TLS"),
-        safe(f"{tls.version}, {tls.cipher}{bits}, handshake {tls.handshake_ms:.1f} ms"),
+        safe(f"{tls_name(tls.version)}, {tls.cipher}{bits}, handshake {tls.handshake_ms:.1f} ms"),
     )
     plural = "" if len(tls.chain) == 1 else "s"
     grid.add_row(Text("  chain"), Text(f"{len(tls.chain)} certificate{plural}, as served"))
