@@ -299,6 +299,36 @@ def test_dane_ee_matching_the_leaf_key(pki: Pki) -> None:
     assert out.report.verdict is Verdict.PASS
 
 
+@pytest.mark.parametrize("with_mta_sts", [False, True], ids=["dane-only", "with-mta-sts"])
+def test_dane_ee_with_an_expired_certificate(pki: Pki, with_mta_sts: bool) -> None:
+    """RFC 7671 §5.1: DANE-EE senders ignore the certificate's dates and names. With no
+    MTA-STS policy nobody who authenticates checks them, so the domain passes; with one in
+    enforce mode, MTA-STS senders refuse the certificate: a warning, and the policy fails."""
+    expired = make_leaf(
+        [MX],
+        pki.ca,
+        not_before=datetime.now(UTC) - timedelta(days=100),
+        not_after=datetime.now(UTC) - timedelta(days=3),
+    )
+    record = f"3 1 1 {spki_sha256(expired.cert.public_bytes(Encoding.DER))}"
+    extra = (*STS_RECORDS,) if with_mta_sts else ()
+    out = check(
+        pki,
+        signed(tlsa(record), *extra),
+        servers={MX_ADDRESS: pki.smtp(leaf=expired)},
+        https=serve(policy_body("enforce", MX)) if with_mta_sts else None,
+    )
+    assert out.codes("dane.") == ["dane.matched"]
+    found = out.find("cert.expired")
+    if with_mta_sts:
+        assert found.severity is Severity.WARN
+        assert out.report.verdict is Verdict.FAIL
+    else:
+        assert found.severity is Severity.INFO
+        assert "DANE-EE authenticates this MX" in found.message
+        assert out.report.verdict is Verdict.PASS
+
+
 def test_dane_ta_matching_the_served_ca(pki: Pki) -> None:
     out = check(pki, signed(tlsa(pki.ca_201)))
     host = out.host

@@ -5,18 +5,48 @@ from __future__ import annotations
 from typing import assert_never
 
 from ..model.catalogue import finding
-from ..model.findings import Finding, Policy, Subject
+from ..model.findings import Finding, Policy, Severity, Subject
+from ..model.report import StsMode
 from ..model.session import CertificateInfo, CertProblem, TrustVerdict
 from .context import HostContext
 
 _NOTE = "opportunistic senders still encrypt; senders that authenticate (MTA-STS) refuse it"
+_MOOT = (
+    "DANE-EE authenticates this MX, so DANE senders ignore the certificate's names and dates"
+    " (RFC 7671 §5.1), and no MTA-STS policy asks other senders to check them"
+)
 
 
 def check_certificate(host: HostContext) -> tuple[Finding, ...]:
-    """Host check: the served chain, judged offline (`host.trust`)."""
+    """Host check: the served chain, judged offline (`host.trust`).
+
+    Where a DNSSEC-secure DANE-EE record matches the served key and the domain publishes no
+    MTA-STS policy, no sender that authenticates looks at the certificate itself: its
+    problems are facts worth knowing, not weaknesses (information).
+    """
     if host.trust is None or host.facts.tls is None:
         return ()
-    return evaluate_certificate(host.subject, host.trust, host.facts.tls.chain)
+    chain = host.facts.tls.chain
+    if not (_dane_ee_authenticates(host) and not _mta_sts_applies(host)):
+        return evaluate_certificate(host.subject, host.trust, chain)
+    return tuple(
+        finding(_code(problem), host.subject, f"{text}: {_MOOT}", severity=Severity.INFO)
+        for problem, text in _problems(host.trust, chain)
+    )
+
+
+def _dane_ee_authenticates(host: HostContext) -> bool:
+    dane = host.dane
+    return (
+        dane is not None
+        and dane.authenticated
+        and any(m.record.split(" ", 1)[0] == "3" for m in dane.matches)
+    )
+
+
+def _mta_sts_applies(host: HostContext) -> bool:
+    mta = host.mta_sts
+    return mta is None or mta.mode in (StsMode.ENFORCE, StsMode.TESTING)  # None: unknown
 
 
 def check_expiry(host: HostContext) -> list[Finding]:
@@ -48,13 +78,26 @@ def evaluate_certificate(
 ) -> tuple[Finding, ...]:
     """One finding per problem, each saying what a person needs to act on it."""
     return tuple(
-        finding(
-            f"cert.{problem.value}" if problem is not CertProblem.NO_CERTIFICATE else "cert.none",
-            subject,
-            _message(problem, verdict, chain),
+        finding(_code(problem), subject, text if bare else f"{text}: {_NOTE}")
+        for problem, text, bare in (
+            (p, _message(p, verdict, chain), _is_bare(p, chain)) for p in verdict.problems
         )
-        for problem in verdict.problems
     )
+
+
+def _code(problem: CertProblem) -> str:
+    return f"cert.{problem.value}" if problem is not CertProblem.NO_CERTIFICATE else "cert.none"
+
+
+def _problems(
+    verdict: TrustVerdict, chain: tuple[CertificateInfo, ...]
+) -> list[tuple[CertProblem, str]]:
+    return [(p, _message(p, verdict, chain)) for p in verdict.problems]
+
+
+def _is_bare(problem: CertProblem, chain: tuple[CertificateInfo, ...]) -> bool:
+    """Messages that are the verdict's own detail carry no note on what senders do."""
+    return not chain or problem in (CertProblem.NO_CERTIFICATE, CertProblem.UNPARSEABLE)
 
 
 def _message(
@@ -92,7 +135,7 @@ def _message(
             return verdict.detail
         case _:
             assert_never(problem)
-    return f"{text}: {_NOTE}"
+    return text
 
 
 def _ago(days_left: int) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..dns.targets import ProbeTarget
 from ..model.dns import DnsFacts, TlsaLookup
 from ..model.findings import Finding, Policy, Subject
-from ..model.report import HostReport, PolicyFacts
+from ..model.report import HostReport, MtaStsFacts, PolicyFacts
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome, TrustVerdict
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class HostContext:
     tlsa: TlsaLookup | None  # the MX's TLSA records, when policy checks ran
     trust: TrustVerdict | None  # the chain judged offline; None without TLS
     dane: DaneResult | None  # the chain matched against DNSSEC-secure TLSA records
+    mta_sts: MtaStsFacts | None  # the domain's MTA-STS facts; None without policy checks
     policy: Policy
     now: datetime
 

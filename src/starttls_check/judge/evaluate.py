@@ -109,7 +109,7 @@ def judge_host(
 ) -> HostReport:
     """One address: its dialogue, its TLS, its certificate, under the policy. With the
     domain's MTA-STS facts (policy checks on), also what each kind of sender does."""
-    context = host_context(gathered, store, now, policy)
+    context = host_context(gathered, store, now, policy, mta_sts)
     findings = apply_policy((f for check in HOST_CHECKS for f in check(context)), policy)
     target = gathered.target
     return HostReport(
@@ -130,7 +130,11 @@ def judge_host(
 
 
 def host_context(
-    gathered: GatheredHost, store: TrustStore, now: datetime, policy: Policy
+    gathered: GatheredHost,
+    store: TrustStore,
+    now: datetime,
+    policy: Policy,
+    mta_sts: MtaStsFacts | None = None,
 ) -> HostContext:
     """The facts of one address plus what they imply offline: trust and the DANE match."""
     outcome, mx = gathered.outcome, gathered.target.mx
@@ -149,6 +153,7 @@ def host_context(
         tlsa=gathered.tlsa,
         trust=trust,
         dane=dane,
+        mta_sts=mta_sts,
         policy=policy,
         now=now,
     )
