@@ -365,11 +365,15 @@ def test_dns_findings(facts: DnsFacts, expected: list[tuple[str, Severity]]) -> 
     assert summary(evaluate_dns(facts)) == expected
 
 
-def test_null_mx_has_no_hosts_and_passes() -> None:
+def test_null_mx_is_its_own_verdict_and_exits_0() -> None:
+    """A domain that accepts no mail neither passes nor fails: nothing travels at all."""
+    from starttls_check.judge.gate import ExitCode, exit_code
+
     facts = dns_facts(null_mx=True)
     findings = evaluate_dns(facts)
     assert facts.hosts == ()
-    assert domain_verdict(facts, findings, ()) is Verdict.PASS
+    assert domain_verdict(facts, findings, ()) is Verdict.NO_MAIL
+    assert exit_code([Verdict.NO_MAIL]) is ExitCode.OK
 
 
 def test_unresolvable_message_names_the_host_and_statuses() -> None:

@@ -212,6 +212,8 @@ def domain_verdict(
     verdicts = [worst_severity_verdict(findings)] + [h.verdict for h in hosts]
     if Verdict.FAIL in verdicts:
         return Verdict.FAIL
+    if dns_facts.null_mx:
+        return Verdict.NO_MAIL  # nothing travels, encrypted or not: neither pass nor fail
     tested = [h.verdict for h in hosts if h.verdict is not Verdict.UNTESTED]
     if hosts and (not tested or all(v is Verdict.INCONCLUSIVE for v in tested)):
         return Verdict.INCONCLUSIVE

@@ -26,6 +26,7 @@ class Verdict(StrEnum):
     FAIL = "fail"  # mail cannot be received over TLS
     INCONCLUSIVE = "inconclusive"  # could not be tested from here (timeouts, DNS unreachable)
     UNTESTED = "untested"  # deliberately not probed (e.g. no IPv6 route on this host)
+    NO_MAIL = "no-mail"  # a null MX (RFC 7505): the domain accepts no mail at all
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,6 +37,7 @@ VERDICT_STYLE = {
     Verdict.FAIL: "bold red",
     Verdict.INCONCLUSIVE: "bold magenta",
     Verdict.UNTESTED: "dim",
+    Verdict.NO_MAIL: "bold cyan",
 }
 # OpenSSL's names for protocol versions are not what people read: `TLSv1` is TLS 1.0.
 _VERSION_NAMES = {

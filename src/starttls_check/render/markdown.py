@@ -24,6 +24,7 @@ VERDICT_EMOJI = {
     Verdict.FAIL: "❌",
     Verdict.INCONCLUSIVE: "❔",
     Verdict.UNTESTED: "❔",
+    Verdict.NO_MAIL: "🚫",
 }
 _LEVEL_EMOJI = {Level.ERROR: "❌", Level.WARNING: "⚠️", Level.NOTICE: "ℹ️"}  # noqa: RUF001
 # `<` and `&` as entities: a backslash before `&` would show `&lt;` literally. `~` is
