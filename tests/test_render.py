@@ -475,3 +475,15 @@ def test_quiet_prints_one_unwrapped_line_per_domain() -> None:
     assert (
         render("table", reports, generated_at=NOW, quiet=True, width=60) == text
     )  # what -q asks of the dispatcher
+
+
+def test_a_warning_verdict_names_its_causes() -> None:
+    """A stock Postfix goes from PASS to WARN under --deep for static-RSA ciphers: the
+    verdict sentence says which findings made it a warning."""
+    from starttls_check.render.summary import verdict_sentence
+
+    static = finding("cipher.static-rsa", "mx.example.test", "accepts static-rsa ciphers")
+    report = dataclasses.replace(
+        sample_report(), hosts=(), findings=(static,), verdict=Verdict.WARN
+    )
+    assert verdict_sentence(report).endswith("somewhere (cipher.static-rsa)")

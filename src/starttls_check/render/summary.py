@@ -42,8 +42,9 @@ def _by_verdict(report: DomainReport, counted: list[Finding], where: str) -> str
         )
     if report.verdict is Verdict.WARN:
         if any(c.startswith(("cert.", "tls.", "cipher.")) for c in codes):
-            return "mail travels encrypted, but TLS is weak or not authenticated somewhere"
-        return "works, with warnings: " + ", ".join(codes)
+            why = "mail travels encrypted, but TLS is weak or not authenticated somewhere"
+            return f"{why} ({_listed(codes)})"  # the causes: --deep may have added some
+        return "works, with warnings: " + _listed(codes)
     failing = sorted({f.code for f in counted if f.severity is Severity.FAIL})
     if any(c.startswith(_NO_ROUTE) for c in failing):
         return "DNS does not lead to a working mail server: " + ", ".join(failing)
@@ -52,6 +53,11 @@ def _by_verdict(report: DomainReport, counted: list[Finding], where: str) -> str
     if failing:
         return "TLS works, but the policy fails it: " + ", ".join(failing)
     return "fails under the policy: " + ", ".join(codes)
+
+
+def _listed(codes: list[str], shown: int = 4) -> str:
+    more = len(codes) - shown
+    return ", ".join(codes[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _direct(report: DomainReport) -> bool:
