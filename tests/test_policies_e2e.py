@@ -329,6 +329,24 @@ def test_dane_ee_with_an_expired_certificate(pki: Pki, with_mta_sts: bool) -> No
         assert out.report.verdict is Verdict.PASS
 
 
+def test_tlsa_follows_a_secure_cname_to_the_mx_target(pki: Pki) -> None:
+    """RFC 7672 §2.2.2: the MX name is a CNAME; after a secure expansion the TLSA records at
+    the target apply (posttls-finger: "Matched DANE EE … Verified")."""
+
+    def zones(port: int) -> Tree:
+        lines = ["alias CNAME mx", f"mx A {MX_ADDRESS}", *tlsa_line(port, pki.leaf_311)]
+        return build_tree({f"{DOMAIN}.": mail_records(*lines, mx="alias")})
+
+    out = check(pki, zones)
+    host = out.host
+    assert host.mx == f"alias.{DOMAIN}"
+    (lookup,) = out.report.policies.tlsa if out.report.policies else ()
+    assert lookup.owner == tlsa_owner(MX, host.port)  # the target's, not the alias's
+    assert out.codes("dane.") == ["dane.matched"]
+    assert host.senders is not None
+    assert host.senders.dane.reason == DANE_MATCHED
+
+
 def test_dane_ta_matching_the_served_ca(pki: Pki) -> None:
     out = check(pki, signed(tlsa(pki.ca_201)))
     host = out.host

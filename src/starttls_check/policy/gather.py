@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -147,17 +147,22 @@ def _txt(name: str, answer: DnsAnswer) -> TxtLookup:
 
 
 async def gather_tlsa(
-    env: PolicyEnvironment, domain: str, mx_names: Sequence[str], port: int
+    env: PolicyEnvironment,
+    domain: str,
+    mx_names: Sequence[str],
+    port: int,
+    aliases: Mapping[str, str] | None = None,
 ) -> tuple[TlsaLookup, ...]:
     """TLSA for every MX; DNSSEC is checked only where records exist (no TLSA: no DANE).
 
     RFC 7672 §2.2: secure TLSA records count only when the MX records and the MX host's
     address records are secure too; otherwise an attacker could have chosen the host.
+    `aliases` maps an MX name that is a CNAME to the name its address lookup ended at.
     """
     try:
         # A validation walk is bounded query by query; the whole phase is bounded too.
         async with asyncio.timeout(env.timeouts.dns_walk):
-            return await _checked_tlsa(env, domain, mx_names, port)
+            return await _checked_tlsa(env, domain, mx_names, port, aliases or {})
     except TimeoutError:
         reason = f"DNSSEC validation took longer than {env.timeouts.dns_walk:g} s"
         return tuple(
@@ -174,9 +179,13 @@ async def gather_tlsa(
 
 
 async def _checked_tlsa(
-    env: PolicyEnvironment, domain: str, mx_names: Sequence[str], port: int
+    env: PolicyEnvironment,
+    domain: str,
+    mx_names: Sequence[str],
+    port: int,
+    aliases: Mapping[str, str],
 ) -> tuple[TlsaLookup, ...]:
-    lookups = await asyncio.gather(*(_tlsa(env, mx, port) for mx in mx_names))
+    lookups = await asyncio.gather(*(_tlsa_of(env, mx, port, aliases.get(mx)) for mx in mx_names))
     if not any(t.dnssec is DnssecStatus.SECURE for t in lookups):
         return tuple(lookups)
     # Facts only: whether DANE then applies is judged in checks/policies.py.
@@ -222,8 +231,19 @@ async def _validated(env: PolicyEnvironment, name: str, rdtype: str) -> Validate
     return await validated_query(env.dns, name, rdtype, anchors, now=env.now)
 
 
-async def _tlsa(env: PolicyEnvironment, mx: str, port: int) -> TlsaLookup:
-    owner = tlsa_owner(mx, port)
+async def _tlsa_of(env: PolicyEnvironment, mx: str, port: int, target: str | None) -> TlsaLookup:
+    """RFC 7672 §2.2.2: for an MX whose name is a CNAME, the TLSA records at the name the
+    expansion ends at come first, then those at the MX name itself. (Whether the expansion
+    was secure is the address records' DNSSEC status, checked with the rest.)"""
+    if target is None or target.rstrip(".").lower() == mx.rstrip(".").lower():
+        return await _tlsa(env, mx, tlsa_owner(mx, port))
+    expanded = await _tlsa(env, mx, tlsa_owner(target, port))
+    if expanded.status in (DnsStatus.NO_DATA, DnsStatus.NXDOMAIN):
+        return await _tlsa(env, mx, tlsa_owner(mx, port))
+    return expanded
+
+
+async def _tlsa(env: PolicyEnvironment, mx: str, owner: str) -> TlsaLookup:
     answer = await env.dns.query(owner, "TLSA")
     if answer.status is DnsStatus.SERVFAIL and env.dnssec_mode == DnssecMode.VALIDATE:
         # A validating resolver answers SERVFAIL for bogus data; asking again with CD set

@@ -205,8 +205,10 @@ class _Run:
             now=now,
         )
         mx_names = [h.name for h in dns_facts.hosts if h.addresses]
+        aliases = {h.name: h.cname_chain[-1] for h in dns_facts.hosts if h.cname_chain}
         txt, tlsa = await asyncio.gather(
-            gather_txt(env, dns_facts.domain), gather_tlsa(env, dns_facts.domain, mx_names, port)
+            gather_txt(env, dns_facts.domain),
+            gather_tlsa(env, dns_facts.domain, mx_names, port, aliases),
         )
         return _PolicyRecords(env=env, txt=txt, tlsa=tlsa)
 
