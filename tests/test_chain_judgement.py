@@ -343,7 +343,9 @@ def test_incomplete_chain_names_the_missing_issuer(pki: Pki) -> None:
     assert verdict.problems == (P.INCOMPLETE_CHAIN,)
     assert verdict.trusted_path == ()
     assert "CN=Test Intermediate" in verdict.detail
-    assert "not sent" in verdict.detail
+    assert "does not send the intermediate certificate" in verdict.detail
+    # OpenSSL's wording, which admins search for
+    assert '"unable to verify the first certificate" (verify error 21)' in verdict.detail
 
 
 def test_foreign_root_served_detail_names_the_root(pki: Pki) -> None:
@@ -356,8 +358,9 @@ def test_foreign_root_served_detail_names_the_root(pki: Pki) -> None:
 
 def test_foreign_leaf_only_detail(pki: Pki) -> None:
     verdict = judge([leaf([MX], pki.foreign)], [pki.root])
-    assert (
-        verdict.detail == "issued by CN=Foreign Root, which is not a trusted CA (and was not sent)"
+    assert verdict.detail == (
+        "issued by CN=Foreign Root, which is not a trusted CA (and was not sent); "
+        'OpenSSL: "unable to verify the first certificate" (verify error 21)'
     )
 
 

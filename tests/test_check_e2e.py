@@ -388,6 +388,8 @@ def test_nxdomain_and_servfail_and_timeout_are_distinct() -> None:
     assert nx.verdict is Verdict.FAIL
     fail = _world_check("", {}, "broken.test", servfail_names=["broken.test."])
     assert codes(fail) == ["dns.servfail"]
+    message = fail.findings[0].message  # the server's answer, not dnspython's sentence
+    assert "failed: the name server answered SERVFAIL (127.0.0.1 port " in message, message
     assert fail.verdict is Verdict.FAIL
     slow = _world_check("", {}, "slow.test", drop_names=["slow.test."])
     assert codes(slow) == ["dns.timeout"]

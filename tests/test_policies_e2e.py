@@ -459,6 +459,33 @@ def test_expired_tlsa_signature_is_bogus_and_says_expired(pki: Pki) -> None:
     assert out.report.verdict is Verdict.FAIL
 
 
+def test_mx_records_that_fail_dnssec_are_reported_as_bogus_not_servfail(pki: Pki) -> None:
+    """A validating resolver answers SERVFAIL for the MX; asked again with CD and validated
+    here, the answer says why: the MX records' signature expired."""
+
+    def expire(
+        zones: Mapping[str, dns.zone.Zone], keys: Mapping[str, ZoneKeys], now: datetime
+    ) -> None:
+        past = now - timedelta(days=1)
+        signed_zones.resign(
+            zones[f"{DOMAIN}."],
+            f"{DOMAIN}.",
+            "MX",
+            keys[f"{DOMAIN}."].zsk,
+            inception=past - timedelta(days=30),
+            expiration=past,
+        )
+
+    def zones(_port: int) -> Tree:
+        return build_tree({f"{DOMAIN}.": mail_records()}, after_signing=expire)
+
+    out = check(pki, zones, dns_knobs={"bogus_names": [f"{DOMAIN}."]})
+    assert out.codes("dns.") == ["dns.dnssec-bogus"]
+    message = out.find("dns.dnssec-bogus").message
+    assert "DNSSEC validation fails: RRSIG for example.test. MX expired" in message
+    assert out.report.verdict is Verdict.FAIL
+
+
 def test_tlsa_published_but_no_starttls(pki: Pki) -> None:
     out = check(
         pki, signed(tlsa(pki.leaf_311)), servers={MX_ADDRESS: pki.smtp(offer_starttls=False)}

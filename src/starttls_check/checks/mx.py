@@ -14,6 +14,7 @@ _DNS_CODES = {
     DnsStatus.TIMEOUT: "dns.timeout",
     DnsStatus.UNREACHABLE: "dns.unreachable",
     DnsStatus.MALFORMED: "dns.malformed",
+    DnsStatus.BOGUS: "dns.dnssec-bogus",
 }
 
 

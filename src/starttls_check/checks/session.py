@@ -148,7 +148,8 @@ def transient_findings(
     first_text = f"{first.code} {first.text}" if first else "a temporary failure"
     outcome = transient_reply(final)
     result = f"still {outcome.code} {outcome.text}" if outcome else "the retry got through"
-    message = f"first attempt: {first_text}; after {len(earlier)} retry(ies): {result}"
+    retries = "1 retry" if len(earlier) == 1 else f"{len(earlier)} retries"
+    message = f"first attempt: {first_text}; after {retries}: {result}"
     # A 4xx to STARTTLS is the TLS setup failing, not a limit: its own hint says so.
     case = "starttls" if first is not None and first is earlier[0].starttls_reply else None
     return [finding("smtp.transient", subject, message, case=case)]

@@ -150,7 +150,20 @@ def _no_nameservers(exc: dns.resolver.NoNameservers) -> DnsAnswer:
     if errors and not answered:
         reasons = "; ".join(f"{e[0]} port {e[2]}: {e[3]}" for e in errors[:3])
         return DnsAnswer(status=DnsStatus.UNREACHABLE, detail=f"name server unreachable: {reasons}")
-    return DnsAnswer(status=DnsStatus.SERVFAIL, detail=str(exc)[:300])
+    said = "; ".join(f"{_said(e[3])} ({_server(e[0])})" for e in answered[:3])
+    return DnsAnswer(status=DnsStatus.SERVFAIL, detail=f"the name server answered {said}"[:300])
+
+
+def _said(error: object) -> str:
+    """What one server answered, in DNS's own words (SERVFAIL, REFUSED, ...)."""
+    text = _line(error) if isinstance(error, BaseException) else " ".join(str(error).split())
+    return text or "no usable answer"
+
+
+def _server(name: object) -> str:
+    """dnspython's `Do53:192.0.2.53@53` as `192.0.2.53 port 53`."""
+    host, _, port = str(name).removeprefix("Do53:").rpartition("@")
+    return f"{host} port {port}" if host else str(name)
 
 
 def _line(exc: BaseException) -> str:

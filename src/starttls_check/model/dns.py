@@ -16,6 +16,7 @@ class DnsStatus(StrEnum):
     TIMEOUT = "timeout"  # no name server answered in time
     UNREACHABLE = "unreachable"  # no name server could be reached at all
     MALFORMED = "malformed"  # an answer arrived but could not be used
+    BOGUS = "bogus"  # SERVFAIL, and validating the answer here shows why: DNSSEC fails
 
 
 class DnssecStatus(StrEnum):

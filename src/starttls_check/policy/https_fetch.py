@@ -23,6 +23,7 @@ from functools import cache
 from typing import TypeVar
 
 from ..tls.client import peer_chain_der
+from ..tls.wording import describe
 from .mta_sts import POLICY_PATH, FetchFailure, FetchResult
 
 __all__ = ["FetchFailure", "FetchResult", "fetch_policy", "policy_context"]
@@ -361,8 +362,7 @@ def _list(value: str) -> list[str]:
 
 
 def _describe(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
-    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+    return describe(exc)[:200]
 
 
 def _show(data: bytes, *, quote: bool = True, limit: int = 80) -> str:

@@ -7,6 +7,7 @@ clock, timeouts, limits, EHLO name), which is what lets tests and the demo run o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -221,10 +222,31 @@ class _Run:
             gather_dmarc_fallback(records.env, name, records.txt["dmarc"]),
         )
 
+    async def why_servfail(self, facts: DnsFacts) -> DnsFacts:
+        """A validating resolver answers SERVFAIL for data that fails DNSSEC. Asked again
+        with checking disabled and validated here, such an answer says what is wrong (the
+        commonest cause: expired signatures), which SERVFAIL alone never does."""
+        if self.settings.dnssec_mode != DnssecMode.VALIDATE:
+            return facts
+        from ..dns.anchors import ROOT_ANCHORS
+        from ..dns.dnssec import validated_query
+        from ..model.dns import DnssecStatus
+
+        anchors = self.settings.trust_anchors or ROOT_ANCHORS
+        now = self.settings.clock()
+        validated = await validated_query(self.dns, facts.domain, "MX", anchors, now=now)
+        if validated.status is not DnssecStatus.BOGUS:
+            return facts
+        detail = f"DNSSEC validation fails: {validated.reason} ({facts.mx_detail})"
+        return dataclasses.replace(facts, mx_status=DnsStatus.BOGUS, mx_detail=detail)
+
     async def resolve(self, target: Target, name: str) -> DnsFacts:
         """MX lookup for a domain; for a bracketed host its addresses; an address as is."""
         if target.domain is not None:
-            return await resolve_mail_hosts(self.dns, name)
+            facts = await resolve_mail_hosts(self.dns, name)
+            if facts.mx_status is DnsStatus.SERVFAIL:
+                facts = await self.why_servfail(facts)
+            return facts
         if target.host is not None:
             host = await resolve_host(self.dns, name, preference=0, implicit=False)
         else:

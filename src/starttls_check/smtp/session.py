@@ -35,6 +35,7 @@ from ..model.session import (
 )
 from ..tls.certs import describe_certificate
 from ..tls.client import fact_gathering_context, peer_chain_der
+from ..tls.wording import describe
 from .lint import reply_defects
 from .protocols import PROTOCOLS, new_dialogue
 from .sansio import (
@@ -390,7 +391,7 @@ def _classify(phase: Phase, exc: BaseException) -> ProbeError:
         kind = ErrorKind.RESET if phase is not Phase.HANDSHAKE else ErrorKind.TLS
     elif isinstance(exc, OSError) and exc.errno in _UNREACHABLE:
         kind = ErrorKind.UNREACHABLE
-    detail = str(exc)
+    detail = describe(exc) if str(exc) else ""
     if not detail and isinstance(exc, ConnectionError):  # asyncio raises them bare
         detail = f"connection {'reset' if kind is ErrorKind.RESET else 'closed'} by the server"
         if phase is Phase.HANDSHAKE:

@@ -151,10 +151,20 @@ def _dead_end(
     if named_issuer_known or top.subject == top.issuer:
         detail = f"the signature on {subject} does not verify"
         return _Path(certs=tuple(path), problem=CertProblem.BAD_SIGNATURE, detail=detail)
+    # OpenSSL's words, which admins search for: 21 when the leaf alone was sent, 20 when the
+    # chain stops at an intermediate whose issuer is neither sent nor trusted.
+    openssl = (
+        'OpenSSL: "unable to verify the first certificate" (verify error 21)'
+        if len(path) == 1
+        else 'OpenSSL: "unable to get local issuer certificate" (verify error 20)'
+    )
     if has_aia_issuer_url(top):  # a public-style CA: the server left out an intermediate
-        detail = f"the issuer of {subject} ({issuer}) was not sent by the server"
+        detail = (
+            f"the server does not send the intermediate certificate that issued {subject} "
+            f"({issuer}); {openssl}"
+        )
         return _Path(certs=tuple(path), problem=CertProblem.INCOMPLETE_CHAIN, detail=detail)
-    detail = f"issued by {issuer}, which is not a trusted CA (and was not sent)"
+    detail = f"issued by {issuer}, which is not a trusted CA (and was not sent); {openssl}"
     return _Path(certs=tuple(path), problem=CertProblem.UNTRUSTED, detail=detail)
 
 

@@ -53,7 +53,9 @@ class LoopbackDnsServer(LoopbackServer):
     Answers from the zone with the longest origin containing the query name; REFUSED
     outside all zones. Failure knobs act on the query name before any lookup:
     ``servfail_names`` answer SERVFAIL, ``drop_names`` never answer (the client sees a
-    timeout). ``authenticated_data`` sets AD on answers from our zones.
+    timeout), ``bogus_names`` answer SERVFAIL unless the query sets CD, as a validating
+    resolver does for data that fails DNSSEC. ``authenticated_data`` sets AD on answers
+    from our zones.
 
     Handler exceptions are recorded rather than lost (a client would only see a timeout
     or SERVFAIL); call :meth:`raise_errors` on teardown.
@@ -67,6 +69,7 @@ class LoopbackDnsServer(LoopbackServer):
         *,
         servfail_names: Iterable[NameLike] = (),
         drop_names: Iterable[NameLike] = (),
+        bogus_names: Iterable[NameLike] = (),
         authenticated_data: bool = False,
         idle_timeout: float = 5.0,
     ) -> None:
@@ -74,6 +77,7 @@ class LoopbackDnsServer(LoopbackServer):
         self._zones = _build_zones(zones)
         self._servfail = frozenset(_to_name(n) for n in servfail_names)
         self._drop = frozenset(_to_name(n) for n in drop_names)
+        self._bogus = frozenset(_to_name(n) for n in bogus_names)
         self._authenticated_data = authenticated_data
         self._idle_timeout = idle_timeout
         self._udp: asyncio.DatagramTransport | None = None
@@ -184,7 +188,10 @@ class LoopbackDnsServer(LoopbackServer):
         question = query.question[0]
         if question.name in self._drop:
             return None
-        if question.name in self._servfail:
+        checking_disabled = bool(query.flags & dns.flags.CD)
+        if question.name in self._servfail or (
+            question.name in self._bogus and not checking_disabled
+        ):
             response.set_rcode(dns.rcode.SERVFAIL)
             return response
         zone = self._find_zone(question.name, question.rdtype)
