@@ -16,7 +16,8 @@ from starttls_check.checks.mail_auth import (
 from starttls_check.model.dns import DnsStatus
 from starttls_check.model.findings import Finding, Severity
 from starttls_check.model.report import SpfQuery, SpfWalk
-from starttls_check.policy.mail_auth import RecordProblem, lint_dmarc, lint_spf, lint_tls_rpt
+from starttls_check.policy.dmarc import lint_dmarc
+from starttls_check.policy.mail_auth import RecordProblem, lint_spf, lint_tls_rpt
 from starttls_check.policy.spf_walk import walk
 
 from .samples import CATALOGUE

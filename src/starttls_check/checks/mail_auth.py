@@ -12,14 +12,8 @@ from ..model.catalogue import finding
 from ..model.dns import DnsStatus
 from ..model.findings import Finding, Severity
 from ..model.report import DmarcFallback, SpfWalk
-from ..policy.mail_auth import (
-    RecordProblem,
-    lint_dmarc,
-    lint_inherited_dmarc,
-    lint_spf,
-    lint_tls_rpt,
-    spf_record,
-)
+from ..policy.dmarc import lint_dmarc, lint_inherited_dmarc
+from ..policy.mail_auth import RecordProblem, lint_spf, lint_tls_rpt, spf_record
 from ..policy.spf_walk import MAX_LOOKUPS, MAX_VOID, walk
 
 _UNREPORTED = "; MTA-STS or DANE is in use, and its failures would go unreported"

@@ -21,7 +21,8 @@ from ..model.report import DmarcFallback, SpfQuery, SpfWalk
 from ..model.settings import DnssecMode, Nameserver, Timeouts
 from ..tls.certs import TrustStore
 from .dane import tlsa_owner
-from .mail_auth import dmarc_record, dmarc_records, spf_record
+from .dmarc import dmarc_record, dmarc_records
+from .mail_auth import spf_record
 from .mta_sts import FetchFailure, FetchResult
 from .mta_sts_txt import parse_sts_txt
 from .txt import decode_txt_rdata

@@ -1,7 +1,7 @@
-"""Mail authentication records published in DNS: TLS-RPT (RFC 8460), SPF (RFC 7208) and
-DMARC (RFC 7489), without I/O: from TXT records to problems, each a finding code and a
-message. Problems carry codes, never severities: those are the catalogue's
-(model/texts/mail-auth.toml), judged in checks/mail_auth.py.
+"""Mail authentication records published in DNS: TLS-RPT (RFC 8460) and SPF (RFC 7208)
+here, DMARC (RFC 7489) in dmarc.py, without I/O: from TXT records to problems, each a
+finding code and a message. Problems carry codes, never severities: those are the
+catalogue's (model/texts/mail-auth.toml), judged in checks/mail_auth.py.
 
 Each record is one string: a TXT record made of several character-strings must be joined
 without separators first (RFC 7208 §3.3). `None` or an empty sequence means the name has no
@@ -29,13 +29,13 @@ class RecordProblem(NamedTuple):
     evidence: str | None = None  # the record (or records) concerned, as published
 
 
-def _records(txt: Sequence[str] | None) -> tuple[str, ...]:
+def txt_records(txt: Sequence[str] | None) -> tuple[str, ...]:
     if isinstance(txt, str):  # a str is a Sequence[str] too: our bug, not the zone's
         raise TypeError("txt must be a sequence of records, not one string")
     return tuple(txt or ())
 
 
-def _select(
+def select_records(
     records: tuple[str, ...], exact: re.Pattern[str], loose: re.Pattern[str]
 ) -> tuple[list[str], list[str]]:
     """The records receivers use, and those that only look like one (and are discarded)."""
@@ -43,7 +43,7 @@ def _select(
     return used, [r for r in records if not exact.match(r) and loose.match(r)]
 
 
-def _missing(code: str, name: str, lookalikes: list[str], rule: str) -> RecordProblem:
+def missing_record(code: str, name: str, lookalikes: list[str], rule: str) -> RecordProblem:
     label = {"tls-rpt": "TLS-RPT", "spf": "SPF", "dmarc": "DMARC"}[code.split(".")[0]]
     if not lookalikes:
         return RecordProblem(code, f"no {label} record at {name}")
@@ -58,17 +58,17 @@ _TLSRPT = re.compile(r"v=TLSRPTv1;")
 _TLSRPT_LOOSE = re.compile(r"\s*v\s*=\s*tlsrptv1", re.IGNORECASE)
 _TLSRPT_FIELD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}=[\x21-\x3a\x3c\x3e-\x7e]+")
 _HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\.?"
-_MAILTO = re.compile(rf"mailto:[^@\s,;!?]+@{_HOST}(?:\?\S*)?", re.IGNORECASE)
+MAILTO = re.compile(rf"mailto:[^@\s,;!?]+@{_HOST}(?:\?\S*)?", re.IGNORECASE)
 _HTTPS = re.compile(rf"https://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def lint_tls_rpt(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
     """Problems with the TXT records at `_smtp._tls.<domain>`."""
     name = f"_smtp._tls.{domain}"
-    used, lookalikes = _select(_records(txt), _TLSRPT, _TLSRPT_LOOSE)
+    used, lookalikes = select_records(txt_records(txt), _TLSRPT, _TLSRPT_LOOSE)
     if not used:
         rule = 'a record must begin with exactly "v=TLSRPTv1;" (case-sensitive, RFC 8460 §3)'
-        return [_missing("tls-rpt.missing", name, lookalikes, rule)]
+        return [missing_record("tls-rpt.missing", name, lookalikes, rule)]
     if len(used) > 1:
         message = f"{len(used)} TLS-RPT records at {name}: senders use none (RFC 8460 §3)"
         return [RecordProblem("tls-rpt.multiple", message, "\n".join(used))]
@@ -94,7 +94,7 @@ def _tls_rpt_problems(record: str) -> list[str]:
         problems.append("rua= (where to send reports) is " + ("repeated" if ruas else "missing"))
     for rua in ruas[:1]:
         uris = [u.strip(" \t") for u in rua.split(",")]
-        bad = [u for u in uris if not (_MAILTO.fullmatch(u) or _HTTPS.fullmatch(u))]
+        bad = [u for u in uris if not (MAILTO.fullmatch(u) or _HTTPS.fullmatch(u))]
         problems += [f"rua {u!r} is not a mailto: address or https: URL" for u in bad]
     return problems
 
@@ -148,10 +148,10 @@ class _SpfTerms:
 
 def lint_spf(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
     """Problems with the TXT records at `<domain>` (RFC 7208)."""
-    used, lookalikes = _select(_records(txt), _SPF, _SPF_LOOSE)
+    used, lookalikes = select_records(txt_records(txt), _SPF, _SPF_LOOSE)
     if not used:
         rule = 'an SPF record begins with "v=spf1" and a space (RFC 7208 §4.5)'
-        return [_missing("spf.missing", domain, lookalikes, rule)]
+        return [missing_record("spf.missing", domain, lookalikes, rule)]
     if len(used) > 1:
         message = f"{len(used)} SPF records at {domain}: receivers return permerror"
         return [RecordProblem("spf.multiple", message, "\n".join(used))]
@@ -167,7 +167,7 @@ def lint_spf(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
 def spf_record(txt: Sequence[str] | None) -> str | None:
     """The SPF record receivers evaluate among a name's TXT records; None when there is
     none, or more than one (both end evaluation, RFC 7208 §4.5)."""
-    used, _ = _select(_records(txt), _SPF, _SPF_LOOSE)
+    used, _ = select_records(txt_records(txt), _SPF, _SPF_LOOSE)
     return used[0] if len(used) == 1 else None
 
 
@@ -283,129 +283,3 @@ def _macro_string_ok(text: str) -> bool:
 def _domain_spec_ok(text: str) -> bool:
     """§7.1 domain-spec: a macro-string ending in ".toplabel" or a macro."""
     return bool(text) and _macro_string_ok(text) and _DOMAIN_END.search(text) is not None
-
-
-# --- DMARC (RFC 7489 §6.3-6.4) ----------------------------------------------------------
-
-# §6.4: "v" *WSP "=" *WSP "DMARC1" (the version in upper case: %x44 %x4d ...).
-_DMARC = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|\Z)")
-_DMARC_LOOSE = re.compile(r"\s*v\s*=\s*dmarc1", re.IGNORECASE)
-_DMARC_TAG = re.compile(r"([a-z][a-z0-9_]*)[ \t]*=[ \t]*(.*)", re.IGNORECASE | re.DOTALL)
-_REPORT_SIZE = re.compile(r"[0-9]+[kmgt]?", re.IGNORECASE)
-# Each tag's valid values (lower-cased). np, psd and t are DMARCbis tags already in use.
-_DMARC_VALUES: dict[str, re.Pattern[str]] = {
-    "p": re.compile("none|quarantine|reject"),
-    "sp": re.compile("none|quarantine|reject"),
-    "np": re.compile("none|quarantine|reject"),
-    "adkim": re.compile("[rs]"),
-    "aspf": re.compile("[rs]"),
-    "pct": re.compile(r"(?=[0-9]{1,3}\Z)0*(?:100|[1-9]?[0-9])"),
-    "fo": re.compile(r"[01ds](?:[ \t]*:[ \t]*[01ds])*"),
-    "rf": re.compile(r"afrf(?:[ \t]*:[ \t]*afrf)*"),
-    "ri": re.compile("[0-9]{1,10}"),
-    "psd": re.compile("[ynu]"),
-    "t": re.compile("[yn]"),
-}
-
-
-def lint_dmarc(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
-    """Problems with the TXT records at `_dmarc.<domain>` (RFC 7489)."""
-    name = f"_dmarc.{domain}"
-    used, lookalikes = _select(_records(txt), _DMARC, _DMARC_LOOSE)
-    if not used:
-        rule = 'a record must begin with "v=DMARC1", in upper case (RFC 7489 §6.4)'
-        return [_missing("dmarc.missing", name, lookalikes, rule)]
-    if len(used) > 1:
-        message = f"{len(used)} DMARC records at {name}: receivers apply no DMARC"
-        return [RecordProblem("dmarc.multiple", message, "\n".join(used))]
-    record = used[0]
-    tags = _dmarc_tags(record)
-    out: list[RecordProblem] = []
-    if problems := _dmarc_problems(tags):
-        message = f"DMARC record at {name}: " + "; ".join(problems)
-        out.append(RecordProblem("dmarc.syntax", message, record))
-    if next((v for t, v in tags if t == "p"), "").lower() == "none":
-        message = f"DMARC record at {name} has p=none: failing mail is delivered as usual"
-        out.append(RecordProblem("dmarc.policy-none", message, record))
-    return out
-
-
-def _dmarc_tags(record: str) -> list[tuple[str, str]]:
-    """(tag, value) after the version, in order; a part that is no tag has tag ""."""
-    parts = (p.strip(" \t") for p in record.split(";")[1:])
-    tags = [(m[1].lower(), m[2]) if (m := _DMARC_TAG.fullmatch(p)) else ("", p) for p in parts]
-    return [(tag, value) for tag, value in tags if tag or value]  # a trailing ";" is fine
-
-
-def _dmarc_problems(tags: list[tuple[str, str]]) -> list[str]:
-    names = [tag for tag, _ in tags]
-    problems: list[str] = []
-    if "p" not in names:
-        problems.append("p= (none, quarantine or reject) is missing")
-    elif names[0] != "p":  # §6.3: "v" and "p" MUST appear in that order, first
-        problems.append("p= must come right after v=DMARC1")
-    seen: set[str] = set()
-    for tag, value in tags:
-        if tag in seen:
-            problems.append(f"{tag}= appears more than once")
-        seen.add(tag)
-        problems += _dmarc_tag_problems(tag, value)
-    return problems
-
-
-def _dmarc_tag_problems(tag: str, value: str) -> list[str]:
-    if not tag:
-        return [f"{value!r} is not a tag=value pair"]
-    if tag in ("rua", "ruf"):
-        uris = [u.strip(" \t") for u in value.split(",")]
-        return [f"{tag} {u!r} is not a mailto: address" for u in uris if not _dmarc_uri_ok(u)]
-    pattern = _DMARC_VALUES.get(tag)
-    if pattern is None:
-        return [f"unknown tag {tag}= (ignored by receivers)"]
-    return [] if pattern.fullmatch(value.lower()) else [f"invalid value {tag}={value}"]
-
-
-def _dmarc_uri_ok(uri: str) -> bool:
-    """§6.4 dmarc-uri: a URI with an optional "!size"; receivers need only support mailto."""
-    address, bang, size = uri.rpartition("!")
-    if bang and _REPORT_SIZE.fullmatch(size):
-        uri = address
-    return _MAILTO.fullmatch(uri) is not None
-
-
-def dmarc_records(txt: Sequence[str] | None) -> list[str]:
-    """The records at a name that receivers take for DMARC records (RFC 7489 §6.6.3 step 2)."""
-    return _select(_records(txt), _DMARC, _DMARC_LOOSE)[0]
-
-
-def dmarc_record(txt: Sequence[str] | None) -> str | None:
-    """The DMARC record receivers apply among a name's TXT records; None when there is
-    none, or more than one (RFC 7489 §6.6.3)."""
-    used = dmarc_records(txt)
-    return used[0] if len(used) == 1 else None
-
-
-def lint_inherited_dmarc(
-    domain: str, organisational: str, txt: Sequence[str] | None
-) -> list[RecordProblem]:
-    """Problems with the record at `_dmarc.<organisational>` as it applies to `domain`, a
-    subdomain with no record of its own (RFC 7489 §6.6.3): its sp= tag, where valid, is
-    the subdomain's policy, else p= (§6.3)."""
-    name = f"_dmarc.{organisational}"
-    problems = [p for p in lint_dmarc(organisational, txt) if p.code != "dmarc.policy-none"]
-    record = dmarc_record(txt)
-    if record is None:  # none there either, or several: lint_dmarc said which
-        return problems
-    tags = {tag: value.lower() for tag, value in reversed(_dmarc_tags(record))}
-    tag = "sp" if _DMARC_VALUES["sp"].fullmatch(tags.get("sp", "")) else "p"
-    policy = tags.get(tag, "")
-    message = (
-        f"no DMARC record at _dmarc.{domain}: receivers apply the organisational domain's "
-        f"record at {name} (RFC 7489 §6.6.3), with {tag}={policy or '(missing)'}"
-    )
-    inherited = RecordProblem("dmarc.inherited", message, record)
-    if policy == "none":
-        message = f"DMARC record at {name} applies to {domain} with {tag}=none: "
-        message += "failing mail is delivered as usual"
-        problems.append(RecordProblem("dmarc.policy-none", message, record))
-    return [inherited, *problems]
