@@ -37,6 +37,7 @@ from ..policy.gather import (
     gather_tlsa,
     gather_txt,
 )
+from ..policy.mta_sts import FetchResult
 from ..smtp.protocols import PROTOCOLS
 from ..smtp.session import SessionSettings, probe_smtp
 from ..tls.certs import TrustStore
@@ -113,10 +114,12 @@ def canonical_target(target: Target, ascii_name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _PolicyRecords:
-    env: PolicyEnvironment
-    txt: dict[str, TxtLookup]
-    tlsa: tuple[TlsaLookup, ...]
+class _PolicyTasks:
+    """The policy lookups running beside the sessions."""
+
+    tlsa: asyncio.Task[tuple[TlsaLookup, ...]]
+    fetch: asyncio.Task[FetchResult | None]
+    mail_auth: asyncio.Task[tuple[SpfWalk | None, tuple[DmarcFallback | None, str | None]]]
 
 
 class _Run:
@@ -138,46 +141,37 @@ class _Run:
         return judge_domain(gathered, self.store, self.settings.policy_for(gathered.name), baseline)
 
     async def gather(self, wanted: str | Target) -> GatheredDomain:
-        """DNS first; then every address's session beside the policy records, and the
-        MTA-STS fetch beside the sessions once its TXT record is known."""
+        """Everything at once where nothing waits on it: the TXT records beside the MX
+        lookup (they need only the domain), then every address's session beside the TLSA
+        records, the MTA-STS fetch and the SPF walk."""
         started = time.perf_counter()
         checked_at = self.settings.clock()
         target = wanted if isinstance(wanted, Target) else Target(text=wanted, domain=wanted)
         name = to_ascii_domain(target.name) if target.address is None else target.name
-        dns_facts = await self.resolve(target, name)
-        port = target.port or self.settings.port or PROTOCOLS[self.settings.protocol].default_port
-        targets = probe_targets(dns_facts, port)
-        records = await self.policy_records(target, dns_facts, port, checked_at)
-        tlsa = {t.mx: t for t in records.tlsa} if records else {}
-        mta_sts = (
-            asyncio.create_task(gather_mta_sts(records.env, name, records.txt["mta_sts"]))
-            if records
-            else None
-        )  # the HTTPS fetch runs beside the SMTP sessions
-        mail_auth = asyncio.create_task(self.mail_auth(records, name)) if records else None
+        env = self.policy_environment(checked_at) if self.wants_policies(target) else None
+        txt = asyncio.create_task(gather_txt(env, name)) if env is not None else None
+        tasks: list[asyncio.Task[Any]] = [txt] if txt is not None else []
         try:
-            hosts = tuple(
-                await asyncio.gather(*(self.probe(t, checked_at, tlsa.get(t.mx)) for t in targets))
+            dns_facts = await self.resolve(target, name)
+            port = (
+                target.port or self.settings.port or PROTOCOLS[self.settings.protocol].default_port
             )
+            records = None
+            if env is not None and txt is not None and dns_facts.hosts:
+                records = self.start_policy_records(env, name, dns_facts, port, txt)
+                tasks += (records.tlsa, records.fetch, records.mail_auth)
+            elif txt is not None:
+                txt.cancel()  # no mail host: no policy to judge
+            probes = (self.probe(t, checked_at) for t in probe_targets(dns_facts, port))
+            hosts = tuple(await asyncio.gather(*probes))
+            policies = await self.policies(records, txt) if records and txt else None
         except BaseException:
-            for task in (mta_sts, mail_auth):  # never leave a lookup running behind a failure
-                if task is not None:
-                    task.cancel()
+            for task in tasks:  # never leave a lookup running behind a failure
+                task.cancel()
             raise
-        policies = None
-        if records is not None and mta_sts is not None and mail_auth is not None:
-            spf_walk, (dmarc_fallback, dmarc_applied) = await mail_auth
-            policies = GatheredPolicies(
-                tlsa=records.tlsa,
-                mta_sts=records.txt["mta_sts"],
-                tls_rpt=records.txt["tls_rpt"],
-                spf=records.txt["spf"],
-                dmarc=records.txt["dmarc"],
-                fetch=await mta_sts,
-                spf_walk=spf_walk,
-                dmarc_fallback=dmarc_fallback,
-                dmarc_applied=dmarc_applied,
-            )
+        if policies is not None:
+            by_mx = {t.mx: t for t in policies.tlsa}
+            hosts = tuple(dataclasses.replace(h, tlsa=by_mx.get(h.target.mx)) for h in hosts)
         return GatheredDomain(
             text=target.text,
             key=canonical_target(target, name),
@@ -189,13 +183,15 @@ class _Run:
             policies=policies,
         )
 
-    async def policy_records(
-        self, target: Target, dns_facts: DnsFacts, port: int, now: datetime
-    ) -> _PolicyRecords | None:
-        """TXT and TLSA records for a domain that receives mail; None when not asked for."""
-        if not self.settings.policy_checks or target.domain is None or not dns_facts.hosts:
-            return None
-        env = PolicyEnvironment(
+    @property
+    def default_port(self) -> int:
+        return PROTOCOLS[self.settings.protocol].default_port
+
+    def wants_policies(self, target: Target) -> bool:
+        return self.settings.policy_checks and target.domain is not None
+
+    def policy_environment(self, now: datetime) -> PolicyEnvironment:
+        return PolicyEnvironment(
             dns=self.dns,
             nameservers=self.settings.nameservers,
             timeouts=self.settings.timeouts,
@@ -205,21 +201,55 @@ class _Run:
             https_port=self.settings.mta_sts_port,
             now=now,
         )
+
+    def start_policy_records(
+        self,
+        env: PolicyEnvironment,
+        name: str,
+        dns_facts: DnsFacts,
+        port: int,
+        txt: asyncio.Task[dict[str, TxtLookup]],
+    ) -> _PolicyTasks:
+        """TLSA, the MTA-STS fetch and the SPF/DMARC lookups, started to run beside the
+        sessions; the last two as soon as the TXT records they follow are in."""
         mx_names = [h.name for h in dns_facts.hosts if h.addresses]
         aliases = {h.name: h.cname_chain[-1] for h in dns_facts.hosts if h.cname_chain}
-        txt, tlsa = await asyncio.gather(
-            gather_txt(env, dns_facts.domain),
-            gather_tlsa(env, dns_facts.domain, mx_names, port, aliases),
+
+        async def fetch() -> FetchResult | None:
+            return await gather_mta_sts(env, name, (await txt)["mta_sts"])
+
+        async def mail_auth() -> tuple[SpfWalk | None, tuple[DmarcFallback | None, str | None]]:
+            return await self.mail_auth(env, name, await txt)
+
+        return _PolicyTasks(
+            tlsa=asyncio.create_task(gather_tlsa(env, name, mx_names, port, aliases)),
+            fetch=asyncio.create_task(fetch()),
+            mail_auth=asyncio.create_task(mail_auth()),
         )
-        return _PolicyRecords(env=env, txt=txt, tlsa=tlsa)
+
+    async def policies(
+        self, records: _PolicyTasks, txt: asyncio.Task[dict[str, TxtLookup]]
+    ) -> GatheredPolicies:
+        lookups = await txt
+        spf_walk, (dmarc_fallback, dmarc_applied) = await records.mail_auth
+        return GatheredPolicies(
+            tlsa=await records.tlsa,
+            mta_sts=lookups["mta_sts"],
+            tls_rpt=lookups["tls_rpt"],
+            spf=lookups["spf"],
+            dmarc=lookups["dmarc"],
+            fetch=await records.fetch,
+            spf_walk=spf_walk,
+            dmarc_fallback=dmarc_fallback,
+            dmarc_applied=dmarc_applied,
+        )
 
     async def mail_auth(
-        self, records: _PolicyRecords, name: str
+        self, env: PolicyEnvironment, name: str, txt: Mapping[str, TxtLookup]
     ) -> tuple[SpfWalk | None, tuple[DmarcFallback | None, str | None]]:
         """The SPF include walk and DMARC's organisational domain, beside the sessions."""
         return await asyncio.gather(
-            gather_spf_walk(records.env, name, records.txt["spf"]),
-            gather_dmarc_fallback(records.env, name, records.txt["dmarc"]),
+            gather_spf_walk(env, name, txt["spf"]), gather_dmarc_fallback(env, name, txt["dmarc"])
         )
 
     async def why_servfail(self, facts: DnsFacts) -> DnsFacts:
