@@ -94,3 +94,25 @@ def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) ->
     err = result.stderr.decode()
     assert err.count("\n") == 1
     assert message in err
+
+
+def test_postfix_config_file_as_json_matches_the_schema(tmp_path: Path) -> None:
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text("smtp_tls_security_level = may\nsmtpd_tls_security_level = none\n")
+    result = cli("--postfix-config", str(saved), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    validate(document)
+    assert document["mode"] == "postfix-config"
+    codes = [f["code"] for f in document["report"]["findings"]]
+    assert codes == [
+        "postfix.smtp-unauthenticated",
+        "postfix.loglevel-zero",
+        "postfix.smtpd-tls-off",
+    ]
+
+
+def test_postfix_config_missing_is_a_usage_error(tmp_path: Path) -> None:
+    result = cli("--postfix-config", str(tmp_path / "none.cf"))
+    assert result.returncode == 2
+    assert "none.cf" in result.stderr.decode()

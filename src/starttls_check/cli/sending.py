@@ -78,6 +78,14 @@ def _report(mode: str, options: Mapping[str, Any]) -> SendingReport:
 
         source = options["headers"]
         return check_headers(_read_message(source), source)
+    if mode == "postfix_config":
+        from ..run.sending import check_postfix_config
+
+        path = Path(options["postfix_config"])
+        try:
+            return check_postfix_config(path, datetime.now(UTC))
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
     raise UsageError(f"--{mode.replace('_', '-')} is not available")
 
 

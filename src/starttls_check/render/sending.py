@@ -62,4 +62,8 @@ def render_sending(
         from .headers_table import render_headers
 
         return render_headers(report, color=color, width=width)
+    if isinstance(report, PostfixReport):
+        from .postfix_table import render_postfix
+
+        return render_postfix(report, color=color, width=width)
     raise ValueError(f"no table for {mode_of(report)}")

@@ -3,8 +3,11 @@ and the receive mode's clients. The command line calls these; they return report
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 from ..checks.received import judge_headers
-from ..model.sending import HeaderReport
+from ..model.sending import HeaderReport, PostfixReport
 
 
 def check_headers(data: bytes, source: str) -> HeaderReport:
@@ -14,3 +17,13 @@ def check_headers(data: bytes, source: str) -> HeaderReport:
     subject, headers = received_headers(data)
     found, skipped = hops(headers)
     return judge_headers(source, subject, found, skipped)
+
+
+def check_postfix_config(path: Path, now: datetime) -> PostfixReport:
+    """`--postfix-config`: the effective settings (postconf when installed, else the
+    file), the files they name, judged at `now`."""
+    from ..checks.postfix_settings import judge_postfix
+    from ..policy.postfix_files import read_files
+    from ..policy.postfix_settings import read_settings
+
+    return judge_postfix(read_files(read_settings(path)), now)
