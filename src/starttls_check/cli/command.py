@@ -240,6 +240,68 @@ def _terminal_width() -> int:
     "--explain", metavar="CODE", help="Explain a finding code at length ('list' lists them)."
 )
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")
+@click.option(
+    "--headers",
+    metavar="FILE|-",
+    help="Read a message's Received headers (- for standard input): which hops used TLS.",
+)
+@click.option(
+    "--postfix-config",
+    metavar="PATH",
+    is_flag=False,
+    flag_value="/etc/postfix",
+    help="Judge Postfix's TLS settings: a config directory or main.cf (through postconf "
+    "when installed) or saved `postconf -n` output [default: /etc/postfix].",
+)
+@click.option(
+    "--receive",
+    metavar="[ADDRESS]:PORT",
+    callback=_convert("parse_listen"),
+    help="Listen as a temporary SMTP receiver and report what each sender does with "
+    "STARTTLS; messages are discarded.",
+)
+@click.option(
+    "--clients",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="With --receive: stop after N clients.",
+)
+@click.option(
+    "--receive-timeout",
+    type=click.FloatRange(0, 86400, min_open=True),
+    default=600.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --receive: stop after this long.",
+)
+@click.option(
+    "--certificate",
+    type=click.Choice(["self-signed", "untrusted", "expired", "wrong-name"]),
+    default="self-signed",
+    show_default=True,
+    help="With --receive: the generated certificate shown to senders.",
+)
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="PEM",
+    help="With --receive: show this certificate chain instead (with --key).",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="PEM",
+    help="With --receive: the private key of --cert.",
+)
+@click.option(
+    "--hostname",
+    metavar="NAME",
+    callback=_convert("parse_hostname"),
+    help="With --receive: the name in the greeting and the generated certificate "
+    "[default: starttls-check.localdomain].",
+)
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")
 @click.pass_context
 def command(ctx: click.Context, /, **options: Any) -> None:
@@ -265,6 +327,13 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         if ctx.get_parameter_source(name)
         in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     }
+    color = not options["no_color"] and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    from . import sending
+
+    if sending.wanted(options):
+        sys.exit(sending.run_sending(options, given, color=color))
+    if stray := [n for n in sending.RECEIVE_ONLY if n in given]:
+        raise UsageError(f"--{stray[0].replace('_', '-')} needs --receive")
     if "ca_files" in given:
         given["ca_files"] = tuple(Path(p) for p in given["ca_files"])
     policy = {k: v for k, v in given.items() if k in POLICY_KEYS}
@@ -278,7 +347,6 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         policy["allow"] = tuple(Waiver(code=c, host=h) for c, h in policy["allow"])
     if options["quiet"] and options["transcript"]:
         raise UsageError("-q prints only the verdict lines; drop -q or -v")
-    color = not options["no_color"] and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     invocation = Invocation(
         domains=options["targets"],
         demo=options["demo"],

@@ -170,3 +170,24 @@ def parse_output(text: str) -> tuple[str, str]:
         formats = ", ".join(OUTPUT_FORMATS)
         raise ValueError(f"bad output {text!r}: expected FORMAT:FILE with FORMAT one of {formats}")
     return output_format, path
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`[ADDRESS]:PORT`, `ADDRESS:PORT` or `:PORT` (a --receive value) → (address, port);
+    no address means every IPv4 address."""
+    import ipaddress
+
+    host, sep, port_text = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        port = int(port_text)
+        if sep and not 0 <= port <= 65535:
+            raise ValueError
+        address = str(ipaddress.ip_address(host)) if host else "0.0.0.0"  # noqa: S104
+    except ValueError:
+        raise ValueError(
+            f"bad listen address {text!r}: expected [ADDRESS]:PORT, e.g. 127.0.0.1:2525"
+        ) from None
+    if not sep:
+        raise ValueError(f"bad listen address {text!r}: expected [ADDRESS]:PORT, e.g. :2525")
+    return address, port

@@ -39,6 +39,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "mta-sts": ("mta-sts",),
     "mail-auth": ("tls-rpt", "spf", "dmarc"),
     "drift": ("drift",),
+    "sending": ("received", "postfix", "sender", "receive"),
 }
 # Beside this module; importlib.resources would cost ~10 ms of imports for the same path.
 _TEXTS = Path(__file__).with_name("texts")

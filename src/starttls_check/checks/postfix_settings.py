@@ -1,0 +1,229 @@
+"""Postfix's TLS settings judged: what they do to mail sent (the `smtp_` client) and mail
+received (the `smtpd_` server). Pure: settings and file facts in, findings out.
+
+Only main.cf's global values are judged; `smtp_tls_policy_maps` and master.cf `-o`
+overrides can change a destination or a port, which the messages say where it matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from ..model.catalogue import finding
+from ..model.findings import Finding
+from ..model.sending import PemFileFacts, PostfixReport, PostfixSettings
+from .outcome import verdict_of
+
+PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+CLIENT_LEVELS = ("none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")
+MANDATORY = frozenset({"encrypt", "dane-only", "fingerprint", "verify", "secure"})
+WEAK_GRADES = frozenset({"export", "low", "null"})
+EXPIRY_WARNING = timedelta(days=14)
+CERT_SETTINGS = ("smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_eccert_file")
+
+
+def allowed_protocols(expression: str) -> tuple[str, ...]:
+    """The protocols a Postfix protocol setting allows: `>=TLSv1.2`, `<=TLSv1.3`,
+    `!SSLv2, !SSLv3` or a list of names (comma, colon or space separated)."""
+    words = [w for w in expression.replace(",", " ").replace(":", " ").split() if w]
+    named = [w for w in words if w in PROTOCOLS]
+    allowed = set(named) if named else set(PROTOCOLS)
+    for word in words:
+        if word.startswith("!") and word[1:] in PROTOCOLS:
+            allowed.discard(word[1:])
+        elif word.startswith(">=") and word[2:] in PROTOCOLS:
+            allowed -= set(PROTOCOLS[: PROTOCOLS.index(word[2:])])
+        elif word.startswith("<=") and word[2:] in PROTOCOLS:
+            allowed -= set(PROTOCOLS[PROTOCOLS.index(word[2:]) + 1 :])
+    return tuple(p for p in PROTOCOLS if p in allowed)
+
+
+def client_level(values: Mapping[str, str]) -> str:
+    """`smtp_tls_security_level`, or what the obsolete `smtp_enforce_tls`/`smtp_use_tls`
+    imply when it is empty."""
+    level = values["smtp_tls_security_level"].strip().lower()
+    if level:
+        return level
+    if values["smtp_enforce_tls"].lower() == "yes":
+        return "encrypt"
+    return "may" if values["smtp_use_tls"].lower() == "yes" else "none"
+
+
+def server_level(values: Mapping[str, str]) -> str:
+    level = values["smtpd_tls_security_level"].strip().lower()
+    if level:
+        return level
+    if values["smtpd_enforce_tls"].lower() == "yes":
+        return "encrypt"
+    return "may" if values["smtpd_use_tls"].lower() == "yes" else "none"
+
+
+def sending_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -> list[Finding]:
+    level = client_level(values)
+    maps = values["smtp_tls_policy_maps"]
+    where = " (smtp_tls_policy_maps may set other levels per destination)" if maps else ""
+    level_text = f"smtp_tls_security_level = {level}{where}"
+    found: list[Finding] = []
+    if level == "none":
+        found.append(finding("postfix.smtp-tls-off", "smtp_tls_security_level", level_text))
+    elif level in ("may", "encrypt"):
+        found.append(finding("postfix.smtp-unauthenticated", "smtp_tls_security_level", level_text))
+    if level == "encrypt" or level in ("verify", "secure", "fingerprint", "dane-only"):
+        found.append(
+            finding("postfix.smtp-mandatory-everywhere", "smtp_tls_security_level", level_text)
+        )
+    if level.startswith("dane") and values["smtp_dns_support_level"].lower() != "dnssec":
+        dns = values["smtp_dns_support_level"] or "(empty)"
+        found.append(
+            finding(
+                "postfix.dane-without-dnssec",
+                "smtp_dns_support_level",
+                f"{level_text}, smtp_dns_support_level = {dns}",
+            )
+        )
+    if level in ("verify", "secure"):
+        found += _ca_findings(values, files)
+    elif "smtp_tls_CAfile" in files and not _ca_usable(files["smtp_tls_CAfile"]):
+        found.append(_unreadable("smtp_tls_CAfile", files["smtp_tls_CAfile"]))
+    if values["smtp_tls_loglevel"].strip() in ("", "0"):
+        found.append(finding("postfix.loglevel-zero", "smtp_tls_loglevel", "smtp_tls_loglevel = 0"))
+    found += _protocol_findings(values, "smtp", mandatory=level in MANDATORY)
+    return found
+
+
+def _ca_usable(facts: PemFileFacts) -> bool:
+    return facts.readable and bool(facts.certificates or facts.setting.endswith("CApath"))
+
+
+def _ca_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -> list[Finding]:
+    named = [files[s] for s in ("smtp_tls_CAfile", "smtp_tls_CApath") if s in files]
+    bad = [f for f in named if not _ca_usable(f)]
+    found = [_unreadable(f.setting, f) for f in bad]
+    if len(bad) == len(named) and values["tls_append_default_CA"].lower() != "yes":
+        found.append(
+            finding(
+                "postfix.smtp-no-ca",
+                "smtp_tls_CAfile",
+                "verification needs trust anchors, and none are usable",
+            )
+        )
+    return found
+
+
+def _unreadable(setting: str, facts: PemFileFacts) -> Finding:
+    return finding(
+        "postfix.file-unreadable",
+        setting,
+        f"{setting} = {facts.path}: {facts.error or 'unreadable'}",
+    )
+
+
+def _protocol_findings(values: Mapping[str, str], side: str, *, mandatory: bool) -> list[Finding]:
+    found: list[Finding] = []
+    for setting in (f"{side}_tls_protocols", f"{side}_tls_mandatory_protocols"):
+        allowed = allowed_protocols(values[setting])
+        old = [p for p in allowed if p in ("SSLv2", "SSLv3")]
+        if setting.endswith("mandatory_protocols") and mandatory:
+            old = [p for p in allowed if PROTOCOLS.index(p) < PROTOCOLS.index("TLSv1.2")]
+        if old:
+            found.append(
+                finding(
+                    "postfix.protocols-old",
+                    setting,
+                    f"{setting} = {values[setting]} allows {', '.join(old)}",
+                )
+            )
+    found.extend(
+        finding("postfix.ciphers-weak", setting, f"{setting} = {values[setting]}")
+        for setting in (f"{side}_tls_ciphers", f"{side}_tls_mandatory_ciphers")
+        if values[setting].strip().lower() in WEAK_GRADES
+    )
+    return found
+
+
+def receiving_findings(
+    values: Mapping[str, str], files: Mapping[str, PemFileFacts], now: datetime
+) -> list[Finding]:
+    level = server_level(values)
+    text = f"smtpd_tls_security_level = {level}"
+    found: list[Finding] = []
+    if level == "none":
+        return [finding("postfix.smtpd-tls-off", "smtpd_tls_security_level", text)]
+    if level == "encrypt":
+        found.append(finding("postfix.smtpd-encrypt", "smtpd_tls_security_level", text))
+    certs = [files[s] for s in CERT_SETTINGS if s in files]
+    if not certs:
+        found.append(
+            finding(
+                "postfix.smtpd-no-certificate",
+                "smtpd_tls_chain_files",
+                f"{text}, but no certificate is configured",
+            )
+        )
+    for facts in certs:
+        found += certificate_findings(facts, now)
+    if values["smtpd_tls_received_header"].lower() != "yes":
+        found.append(
+            finding(
+                "postfix.no-received-header",
+                "smtpd_tls_received_header",
+                "smtpd_tls_received_header = no",
+            )
+        )
+    found += _protocol_findings(values, "smtpd", mandatory=level == "encrypt")
+    return found
+
+
+def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
+    """A server certificate file: readable, with a matching key, a complete, ordered,
+    unexpired chain."""
+    setting = facts.setting
+    if not facts.readable or not facts.certificates:
+        return [_unreadable(setting, facts)]
+    if facts.key_matches is not True:
+        if facts.key_matches is False and facts.error is None:
+            return [
+                finding(
+                    "postfix.key-mismatch",
+                    setting,
+                    f"{facts.path}: the private key is not the certificate's",
+                )
+            ]
+        return [_unreadable(setting, facts)]
+    found: list[Finding] = []
+    for subject, not_after in zip(facts.certificates, facts.not_after, strict=True):
+        if not_after <= now:
+            found.append(
+                finding("postfix.cert-expired", setting, f"{subject} expired {not_after:%Y-%m-%d}")
+            )
+        elif not_after - now < EXPIRY_WARNING:
+            found.append(
+                finding("postfix.cert-expiring", setting, f"{subject} expires {not_after:%Y-%m-%d}")
+            )
+    for index in range(len(facts.certificates) - 1):
+        if facts.issuers[index] != facts.certificates[index + 1]:
+            message = (
+                f"certificate {index + 1} ({facts.certificates[index]}) is not issued by the next"
+            )
+            found.append(finding("postfix.chain-misordered", setting, message))
+            break
+    if facts.self_signed[-1] and len(facts.certificates) == 1:
+        found.append(
+            finding("postfix.cert-self-signed", setting, f"{facts.certificates[0]} is self-signed")
+        )
+    elif not facts.self_signed[-1] and not facts.issuer_trusted:
+        message = (
+            f"the chain ends at {facts.certificates[-1]}, issued by {facts.issuers[-1]}, "
+            "which is neither in the file nor in the trust store"
+        )
+        found.append(finding("postfix.chain-incomplete", setting, message))
+    return found
+
+
+def judge_postfix(settings: PostfixSettings, now: datetime) -> PostfixReport:
+    """The report: sending findings, then receiving findings."""
+    values = dict(settings.values)
+    files = {f.setting: f for f in settings.files}
+    found = sending_findings(values, files) + receiving_findings(values, files, now)
+    return PostfixReport(settings=settings, findings=tuple(found), verdict=verdict_of(found))

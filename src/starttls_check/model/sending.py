@@ -1,0 +1,164 @@
+"""The sending side: what a message's `Received:` headers say, what Postfix's TLS settings
+say, and what a sender did when it delivered to the receive mode.
+
+Three reports, one per mode, each with facts, findings and a verdict, serialised by the
+same generic serialiser as the domain reports (`schema/sending.schema.json`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from .findings import Finding, Verdict
+
+
+class HopTls(StrEnum):
+    """What one `Received:` header says about TLS on its hop."""
+
+    USED = "used"
+    NOT_USED = "not-used"  # the MTA records TLS when it is used, and did not here
+    NOT_RECORDED = "not-recorded"  # the header cannot tell: never read as clear text
+
+
+class HeaderFormat(StrEnum):
+    """Whose `Received:` header format a line is in."""
+
+    POSTFIX = "postfix"
+    EXIM = "exim"
+    SENDMAIL = "sendmail"
+    OPENSMTPD = "opensmtpd"
+    GMAIL = "gmail"
+    MICROSOFT = "microsoft"
+    QMAIL = "qmail"
+    COURIER = "courier"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hop:
+    """One `Received:` header: one hop of the message's path."""
+
+    number: int  # 1 for the oldest hop
+    from_host: str | None  # the `from` clause as written (HELO name, rDNS, address)
+    by_host: str | None
+    protocol: str | None  # the `with` clause: ESMTPS, esmtp, Microsoft SMTP Server, ...
+    received_at: datetime | None  # in UTC; None when the date does not parse
+    date_text: str | None
+    format: HeaderFormat
+    tls: HopTls
+    tls_version: str | None
+    cipher: str | None
+    local: bool  # within one host (no `from`, or from loopback): not a network hop
+    header: str  # the header, unfolded, bounded
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderReport:
+    """`--headers`: the message's path, oldest hop first, and what it means."""
+
+    source: str  # the file name, or "-" for standard input
+    subject: str | None
+    hops: tuple[Hop, ...]
+    skipped: int  # Received headers beyond the limit, oldest ones, not analysed
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PemFileFacts:
+    """A certificate, key or CA file named by a setting, as read from disk."""
+
+    setting: str
+    path: str
+    readable: bool
+    error: str | None  # why it could not be read or parsed
+    certificates: tuple[str, ...]  # subjects, file order
+    issuers: tuple[str, ...]
+    not_after: tuple[datetime, ...]
+    self_signed: tuple[bool, ...]
+    has_key: bool
+    key_matches: bool | None  # the key's public half is the first certificate's; None: no pair
+    issuer_trusted: bool | None  # the last certificate's issuer is in the trust store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostfixSettings:
+    """The effective TLS settings, and where they came from."""
+
+    source: str  # "postconf" (run against the config directory) or "file"
+    path: str
+    values: tuple[tuple[str, str], ...]  # name, value: only the settings judged
+    files: tuple[PemFileFacts, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostfixReport:
+    """`--postfix-config`: the settings and what they do to mail sent and received."""
+
+    settings: PostfixSettings
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+
+
+class CertificateKind(StrEnum):
+    """`--certificate`: what the receive mode shows senders."""
+
+    SELF_SIGNED = "self-signed"  # the default: no sender can verify it
+    UNTRUSTED = "untrusted"  # issued by a CA no sender has
+    EXPIRED = "expired"
+    WRONG_NAME = "wrong-name"
+    PROVIDED = "provided"  # --cert/--key: the operator's own
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientHelloOffer:
+    """What a sender's ClientHello offered, parsed from the raw bytes before TLS saw them."""
+
+    record_version: str
+    legacy_version: str
+    versions: tuple[str, ...]  # supported_versions, else the legacy version
+    cipher_suites: tuple[str, ...]  # IANA names, unknown ones as 0x1234
+    server_name: str | None
+    groups: tuple[str, ...]
+    signature_algorithms: tuple[str, ...]
+    alpn: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceivedClient:
+    """One client of the receive mode: what it did and what it offered."""
+
+    address: str
+    port: int
+    connected_at: datetime
+    ehlo: str | None
+    starttls: bool  # issued STARTTLS
+    client_hello: ClientHelloOffer | None
+    client_hello_error: str | None  # the bytes after STARTTLS were not a ClientHello
+    tls_version: str | None  # negotiated
+    cipher: str | None
+    handshake_error: str | None
+    mail_from: str | None
+    recipients: tuple[str, ...]
+    message_sent: bool  # the message's data was sent and accepted (then discarded)
+    message_size: int
+    message_over_tls: bool
+    closed_by: str  # "quit", "client" (dropped), "timeout", "limit", "error"
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiveReport:
+    """`--receive`: the listener, the certificate shown and every client's report."""
+
+    listen: str
+    certificate: CertificateKind
+    certificate_subject: str
+    started_at: datetime
+    elapsed_ms: float
+    clients: tuple[ReceivedClient, ...]
+    findings: tuple[Finding, ...]  # about the run: no client came
+    verdict: Verdict

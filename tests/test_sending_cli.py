@@ -1,0 +1,118 @@
+"""The sending-side modes as a user runs them: a real process, exit codes, the JSON
+validated against its schema, hostile text escaped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+MESSAGE = (
+    b"Received: from relay.example.org (relay.example.org [198.51.100.7])\r\n"
+    b"\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\r\n"
+    b"\tby mx.example.com (Postfix) with ESMTPS id AAA; Tue, 1 Dec 2026 12:00:02 +0000\r\n"
+    b"Received: from sender.example.org (sender.example.org [192.0.2.1])\r\n"
+    b"\tby relay.example.org (Postfix) with ESMTPS id BBB; Tue, 1 Dec 2026 12:00:01 +0000\r\n"
+    b"Subject: \x1b[2J\xff hello\r\n"
+    b"\r\n"
+    b"body\r\n"
+)
+
+
+def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "starttls_check", *args],
+        input=stdin,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def validate(document: dict[str, Any]) -> None:
+    schema = json.loads(files("starttls_check").joinpath("schema/sending.schema.json").read_text())
+    jsonschema.validate(document, schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_headers_from_a_file_pass(tmp_path: Path) -> None:
+    path = tmp_path / "m.eml"
+    path.write_bytes(MESSAGE)
+    result = cli("--headers", str(path))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "TLSv1.3 TLS_AES_256_GCM_SHA384" in out
+    assert "\x1b" not in out
+    assert "\\x1b[2J" in out
+
+
+def test_headers_from_stdin_as_json_match_the_schema() -> None:
+    clear = MESSAGE.replace(b"with ESMTPS id BBB", b"with ESMTP id BBB")
+    result = cli("--headers", "-", "--format", "json", stdin=clear)
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    validate(document)
+    assert document["mode"] == "headers"
+    assert document["exit_code"] == 1
+    report = document["report"]
+    assert [h["tls"] for h in report["hops"]] == ["not-used", "used"]
+    assert [f["code"] for f in report["findings"]] == ["received.clear-text"]
+
+
+def test_a_not_recorded_hop_is_never_clear_text() -> None:
+    unknown = MESSAGE.replace(b"(Postfix) with ESMTPS id BBB", b"(Foo) with ESMTP id BBB")
+    result = cli("--headers", "-", stdin=unknown)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    assert "not recorded" in out
+    assert "CLEAR TEXT" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--headers", "/nonexistent/m.eml"], "/nonexistent/m.eml: No such file or directory"),
+        (["--headers", "-", "example.com"], "--headers does not take a target"),
+        (["--headers", "-", "--deep"], "--headers does not take --deep"),
+        (["--headers", "-", "--format", "junit"], "write table or json only"),
+        (["--headers", "-", "--postfix-config", "x"], "give one of --headers"),
+        (["--clients", "2", "example.com"], "--clients needs --receive"),
+        (["--headers", "-", "--certificate", "expired"], "--certificate needs --receive"),
+        (["--receive", "nonsense"], "bad listen address"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert err.count("\n") == 1
+    assert message in err
+
+
+def test_postfix_config_file_as_json_matches_the_schema(tmp_path: Path) -> None:
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text("smtp_tls_security_level = may\nsmtpd_tls_security_level = none\n")
+    result = cli("--postfix-config", str(saved), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    document = json.loads(result.stdout)
+    validate(document)
+    assert document["mode"] == "postfix-config"
+    codes = [f["code"] for f in document["report"]["findings"]]
+    assert codes == [
+        "postfix.smtp-unauthenticated",
+        "postfix.loglevel-zero",
+        "postfix.smtpd-tls-off",
+    ]
+
+
+def test_postfix_config_missing_is_a_usage_error(tmp_path: Path) -> None:
+    result = cli("--postfix-config", str(tmp_path / "none.cf"))
+    assert result.returncode == 2
+    assert "none.cf" in result.stderr.decode()
