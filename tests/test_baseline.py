@@ -341,9 +341,9 @@ def reject(document: Any) -> str:
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        (2, "written by a newer starttls-check (schema version 2); this version reads 1"),
-        (0, "unsupported (schema version 0); this version reads 1"),
-        (-1, "unsupported (schema version -1); this version reads 1"),
+        (3, "written by a newer starttls-check (schema version 3); this version reads 1 to 2"),
+        (0, "unsupported (schema version 0); this version reads 1 to 2"),
+        (-1, "unsupported (schema version -1); this version reads 1 to 2"),
         ("1", 'schema_version is a string "1", not an integer'),
         (1.0, "schema_version is a number 1.0, not an integer"),
         (True, "schema_version is a boolean true, not an integer"),

@@ -16,6 +16,7 @@ from click.core import ParameterSource
 
 from .. import __version__
 from ..model.choices import OUTPUT_FORMATS, MailProtocol
+from .bulk_options import bulk_options, bulk_request
 from .errors import UsageError
 
 EXIT_USAGE = 2
@@ -221,6 +222,7 @@ def _terminal_width() -> int:
     "--explain", metavar="CODE", help="Explain a finding code at length ('list' lists them)."
 )
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")
+@bulk_options
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")
 @click.pass_context
 def command(ctx: click.Context, /, **options: Any) -> None:
@@ -270,6 +272,11 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         settings={k: v for k, v in given.items() if k in _SETTINGS},
         policy=policy,
     )
+    bulk = bulk_request(options)
+    if bulk.wanted(invocation.output_format, invocation.outputs):
+        from .bulk import run_bulk
+
+        sys.exit(run_bulk(invocation, bulk))
     sys.exit(run(invocation))
 
 

@@ -14,6 +14,7 @@ The file (TOML 1.0, read with the standard library's `tomllib`)::
     policy_checks = true                    # false: as --no-policy-checks
     dnssec = "validate"                     # "validate" | "resolver", as --dnssec
     trust_anchor = "anchors.txt"            # as --trust-anchor; relative to this file
+    input = "domains.txt"                   # as --input; relative to this file
     fail_on = "warn"                        # "warn" | "fail": what makes the run fail
     min_tls = "1.2"                         # "1.2" | "1.3"
     require_valid_cert = true
@@ -154,6 +155,7 @@ _SETTINGS: dict[str, Convert] = {
     "policy_checks": lambda k, v, _: _get(k, v, bool),
     "dnssec": lambda k, v, _: _choice(k, v, ["validate", "resolver"]),
     "trust_anchor": lambda k, v, folder: _file(k, v, folder),
+    "input": lambda k, v, folder: _file(k, v, folder),
 }
 _POLICY: dict[str, Convert] = {
     "fail_on": _fail_on,

@@ -85,10 +85,10 @@ def parse_baseline(document: Any, source: str) -> Mapping[str, Mapping[str, Any]
         raise BaselineError(f"{source}: schema_version is missing")
     if not _is(version := document["schema_version"], (int,)):
         raise BaselineError(f"{source}: schema_version is {_show(version)}, not an integer")
-    if version != SCHEMA_VERSION:
+    if not 1 <= version <= SCHEMA_VERSION:  # version 2 only added reused_from: 1 reads
         what = "written by a newer starttls-check" if version > SCHEMA_VERSION else "unsupported"
         raise BaselineError(
-            f"{source}: {what} (schema version {version}); this version reads {SCHEMA_VERSION}"
+            f"{source}: {what} (schema version {version}); this version reads 1 to {SCHEMA_VERSION}"
         )
     reports: dict[str, Mapping[str, Any]] = {}
     try:

@@ -97,6 +97,7 @@ def judge_host(
         deep=gathered.deep,
         dane=dane_verdict(context),
         senders=sender_outcomes(context, mta_sts) if mta_sts is not None else None,
+        reused_from=gathered.reused_from,
     )
 
 

@@ -24,6 +24,7 @@ class GatheredHost:
     earlier_attempts: tuple[SessionFacts, ...] = ()
     deep: tuple[DeepProbe, ...] = ()
     tlsa: TlsaLookup | None = None
+    reused_from: str | None = None  # the target whose session this was (bulk runs share them)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

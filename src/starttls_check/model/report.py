@@ -72,6 +72,7 @@ class HostReport:
     deep: tuple[DeepProbe, ...] = ()  # --deep probes, each its own session
     dane: DaneVerdict | None = None  # only with DNSSEC-secure TLSA records for the MX
     senders: SenderOutcomes | None = None  # without --no-policy-checks
+    reused_from: str | None = None  # bulk runs: the target whose session these facts are
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

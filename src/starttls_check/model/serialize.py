@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 SCHEMA_NAME = "starttls-check/report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def to_jsonable(value: Any) -> Any:
