@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -143,3 +145,92 @@ def test_dns_answers_are_asked_once_per_run() -> None:
     run(go())
     assert asked["mx.shared.test."] == 2  # A and AAAA once, for 30 domains
     assert asked["d7.test."] == 1  # each domain's own MX question, once
+
+
+def _timed(script: Script, times: list[float]) -> Script:
+    """`script`, noting when each connection arrives."""
+
+    async def session(conn: ServerConnection) -> None:
+        times.append(time.monotonic())
+        await script(conn)
+
+    return session
+
+
+def _gaps(times: list[float]) -> list[float]:
+    ordered = sorted(times)
+    return [b - a for a, b in itertools.pairwise(ordered)]
+
+
+def _many_names_zone(count: int, address: str = "127.0.0.2") -> str:
+    return "".join(
+        f"m{n}.test. IN MX 10 mx.m{n}.test.\nmx.m{n}.test. IN A {address}\n" for n in range(count)
+    )
+
+
+def test_max_rate_caps_new_connections_per_address() -> None:
+    ca = make_ca("bulk CA")
+
+    def probe(bulk: BulkSettings) -> list[float]:
+        times: list[float] = []
+        servers = {"127.0.0.2": _timed(good_script("mx.m0.test", ca), times)}
+
+        async def go() -> None:
+            async with mail_world(_many_names_zone(6), servers, ca=ca) as world:
+                targets = [f"m{n}.test" for n in range(6)]
+                await collect(check_stream(targets, world.settings(), bulk))
+
+        run(go())
+        assert len(times) == 6  # one session per MX name: nothing to share
+        return _gaps(times)
+
+    assert min(probe(BulkSettings(max_rate=5))) >= 0.18  # 5 per second: 0.2 s apart
+    assert min(probe(BulkSettings())) < 0.15  # without the cap they come faster
+
+
+def test_max_rate_overall_caps_connections_across_addresses() -> None:
+    ca = make_ca("bulk CA")
+    times: list[float] = []
+    addresses = [f"127.0.0.{n}" for n in range(2, 7)]
+    servers = {a: _timed(good_script(f"mx.m{n}.test", ca), times) for n, a in enumerate(addresses)}
+    zone = "".join(
+        f"m{n}.test. IN MX 10 mx.m{n}.test.\nmx.m{n}.test. IN A {a}\n"
+        for n, a in enumerate(addresses)
+    )
+
+    async def go() -> None:
+        async with mail_world(zone, servers, ca=ca) as world:
+            targets = [f"m{n}.test" for n in range(len(addresses))]
+            await collect(check_stream(targets, world.settings(), BulkSettings(max_rate_overall=8)))
+
+    run(go())
+    assert len(times) == 5
+    assert min(_gaps(times)) >= 0.11  # 8 per second in all: 0.125 s apart
+
+
+def test_a_421_slows_down_every_domain_using_that_address() -> None:
+    ca = make_ca("bulk CA")
+    times: list[float] = []
+    good = good_script("mx.m0.test", ca)
+
+    async def busy_once(conn: ServerConnection) -> None:
+        times.append(time.monotonic())
+        if len(times) == 1:
+            await conn.send(b"421 4.7.0 too many connections, slow down\r\n")
+            await conn.read_line()
+            return
+        await good(conn)
+
+    servers = {"127.0.0.2": busy_once}
+
+    async def go() -> list[DomainReport]:
+        async with mail_world(_many_names_zone(3), servers, ca=ca) as world:
+            targets = [f"m{n}.test" for n in range(3)]
+            return await collect(check_stream(targets, world.settings(), BulkSettings()))
+
+    reports = run(go())
+    assert len(times) == 3
+    gaps = _gaps(times)
+    assert gaps[0] >= 0.9  # after the 421, the next domain's session waited (SLOW_GAP)
+    assert gaps[1] < 0.5  # and a session that went through lifted the slow-down
+    assert sum(r.hosts[0].facts.tls is not None for r in reports) == 2

@@ -89,8 +89,9 @@ class Pace:
         if transient:
             state.slowed = min(max(state.slowed * 2, SLOW_GAP), MAX_GAP)
             state.next_start = max(state.next_start, self._clock() + state.slowed)
-        else:
+        elif state.slowed:  # it answers again: back to the usual pace at once
             state.slowed = 0.0
+            state.next_start = min(state.next_start, self._clock() + self._gap)
 
     def _sweep(self) -> None:
         now = self._clock()
