@@ -276,3 +276,15 @@ def test_no_dask_is_imported_without_dask() -> None:
     env = {**os.environ}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_dask_local_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    source = tmp_path / "in.txt"
+    source.write_text("d8.test\nd9.test\nnot valid\ns3.test\n", encoding="utf-8")
+    result = cli("--input", str(source), "--format", "jsonl", "--dask", "local:2", "--summary")
+    assert result.returncode == 0, result.stderr
+    found = records(result.stdout)
+    assert sorted(r["ascii_domain"] for r in reports(found)) == ["d8.test", "d9.test", "s3.test"]
+    assert [r["line"] for r in found if r.get("record") == "input-error"] == [3]
+    assert found[-1]["aggregate"]["domains"] == 3
