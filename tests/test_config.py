@@ -15,7 +15,7 @@ from starttls_check.cli.config import (
     apply_policy,
     load_config,
 )
-from starttls_check.cli.names import DISPLAY_KEYS, POLICY_KEYS, SETTING_FIELDS, SETTING_KEYS
+from starttls_check.cli.names import INVOCATION_KEYS, POLICY_KEYS, SETTING_FIELDS, SETTING_KEYS
 from starttls_check.model.findings import Policy, Severity, Waiver
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "starttls-check.toml"
@@ -420,7 +420,7 @@ def test_every_setting_has_one_name_on_the_command_line_in_the_file_and_in_the_s
     from starttls_check.cli.command import command
     from starttls_check.run.check import CheckSettings
 
-    assert config._SETTINGS.keys() == SETTING_KEYS | DISPLAY_KEYS
+    assert config._SETTINGS.keys() == SETTING_KEYS | INVOCATION_KEYS
     assert config._POLICY.keys() == POLICY_KEYS
     parameters = {p.name for p in command.params}
     assert (SETTING_KEYS | POLICY_KEYS) - parameters == set()

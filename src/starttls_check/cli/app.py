@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import EXIT_USAGE, UsageError
-from .names import DISPLAY_KEYS, SETTING_FIELDS
+from .names import INVOCATION_KEYS, SETTING_FIELDS
 
 if TYPE_CHECKING:
     from ..model.findings import Policy
@@ -88,7 +88,7 @@ def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> Ch
 
     values: dict[str, Any] = dict(config.settings) if config else {}
     values.update(invocation.settings)  # the command line over the file
-    for key in DISPLAY_KEYS:  # not the check's business: see run()
+    for key in INVOCATION_KEYS:  # not the check's business: see run()
         values.pop(key, None)
     policies = _policies(invocation, config, domains, values)
     nameservers = values.pop("nameservers", None)

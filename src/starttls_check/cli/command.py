@@ -16,6 +16,7 @@ from click.core import ParameterSource
 
 from .. import __version__
 from ..model.choices import OUTPUT_FORMATS, MailProtocol
+from .bulk_options import bulk_options, bulk_request
 from .errors import EXIT_USAGE, UsageError
 from .names import POLICY_KEYS, SETTING_KEYS
 
@@ -302,6 +303,7 @@ def _terminal_width() -> int:
     help="With --receive: the name in the greeting and the generated certificate "
     "[default: starttls-check.localdomain].",
 )
+@bulk_options
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")
 @click.pass_context
 def command(ctx: click.Context, /, **options: Any) -> None:
@@ -361,6 +363,11 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         settings={k: v for k, v in given.items() if k in SETTING_KEYS},
         policy=policy,
     )
+    bulk = bulk_request(options)
+    if bulk.wanted(invocation.output_format, invocation.outputs):
+        from .bulk import run_bulk
+
+        sys.exit(run_bulk(invocation, bulk))
     sys.exit(run(invocation))
 
 

@@ -16,6 +16,7 @@ The file (TOML 1.0, read with the standard library's `tomllib`)::
     advisories = true                       # false: as --no-advisories (the table only)
     dnssec = "validate"                     # "validate" | "resolver", as --dnssec
     trust_anchor = "anchors.txt"            # as --trust-anchor; relative to this file
+    input = "domains.txt"                   # as --input; relative to this file
     fail_on = "warn"                        # "warn" | "fail": what makes the run fail
     min_tls = "1.2"                         # "1.2" | "1.3"
     require_valid_cert = true
@@ -53,7 +54,7 @@ from typing import Any, TypeVar
 
 from ..model.choices import MailProtocol
 from ..model.findings import Policy, Severity, Waiver
-from .names import DISPLAY_KEYS, POLICY_KEYS, SETTING_KEYS
+from .names import INVOCATION_KEYS, POLICY_KEYS, SETTING_KEYS
 from .params import (
     parse_domain,
     parse_expiry_days,
@@ -159,6 +160,7 @@ _SETTINGS: dict[str, Convert] = {
     "advisories": lambda k, v, _: _get(k, v, bool),
     "dnssec": lambda k, v, _: _choice(k, v, ["validate", "resolver"]),
     "trust_anchor": lambda k, v, folder: _file(k, v, folder),
+    "input": lambda k, v, folder: _file(k, v, folder),
 }
 _POLICY: dict[str, Convert] = {
     "fail_on": _fail_on,
@@ -258,7 +260,7 @@ class _Reader:
     @staticmethod
     def unknown(table: tuple[str, ...], key: str, allowed: Mapping[str, Convert]) -> str:
         where = f" in [domains.{json.dumps(table[1], ensure_ascii=False)}]" if table else ""
-        if table and key in SETTING_KEYS | DISPLAY_KEYS:
+        if table and key in SETTING_KEYS | INVOCATION_KEYS:
             return f"{key!r}{where} is a run setting: it is allowed at the top level only"
         candidates = sorted(allowed) if table else [*sorted(allowed), "domains"]
         close = difflib.get_close_matches(key.lower(), candidates, n=1)
@@ -315,7 +317,7 @@ def load_config(path: Path) -> ConfigFile:
         path=path,
         domains=tuple(domain_policy),
         settings=MappingProxyType(
-            {k: v for k, v in top.items() if k in SETTING_KEYS | DISPLAY_KEYS}
+            {k: v for k, v in top.items() if k in SETTING_KEYS | INVOCATION_KEYS}
         ),
         policy=MappingProxyType({k: v for k, v in top.items() if k in POLICY_KEYS}),
         domain_policy=MappingProxyType(domain_policy),

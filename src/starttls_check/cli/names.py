@@ -29,7 +29,7 @@ SETTING_FIELDS: Mapping[str, str] = MappingProxyType(
     }
 )
 SETTING_KEYS = frozenset(SETTING_FIELDS)  #: config file: top level only
-DISPLAY_KEYS = frozenset({"advisories"})  #: config file, top level: how the table looks
+INVOCATION_KEYS = frozenset({"advisories", "input"})  #: config, top level: what runs, how shown
 POLICY_KEYS = frozenset(  #: config file: top level and each [domains."x"] table
     {
         "fail_on",

@@ -126,6 +126,7 @@ def judge_host(
         injection=gathered.injection,
         dane=dane_verdict(context),
         senders=sender_outcomes(context, mta_sts) if mta_sts is not None else None,
+        reused_from=gathered.reused_from,
     )
 
 

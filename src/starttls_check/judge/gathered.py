@@ -25,6 +25,7 @@ class GatheredHost:
     deep: tuple[DeepProbe, ...] = ()
     injection: DeepProbe | None = None  # the STARTTLS command injection probe
     tlsa: TlsaLookup | None = None
+    reused_from: str | None = None  # the target whose session this was (bulk runs share them)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -5,7 +5,7 @@ Kept free of imports so that `--help` can list the choices without loading anyth
 
 from enum import StrEnum
 
-OUTPUT_FORMATS = ("table", "json", "junit", "github", "markdown")
+OUTPUT_FORMATS = ("table", "json", "junit", "github", "markdown", "jsonl")
 
 
 class MailProtocol(StrEnum):

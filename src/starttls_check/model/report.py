@@ -177,6 +177,7 @@ class HostReport:
     injection: DeepProbe | None = None  # STARTTLS command injection probe; None: not run
     dane: DaneVerdict | None = None  # only with DNSSEC-secure TLSA records for the MX
     senders: SenderOutcomes | None = None  # without --no-policy-checks
+    reused_from: str | None = None  # bulk runs: the target whose session these facts are
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -56,4 +56,8 @@ def render(
         from .markdown import render_markdown
 
         return render_markdown(reports)
+    if output_format == "jsonl":
+        from .jsonl import render_jsonl
+
+        return render_jsonl(reports, generated_at)
     raise ValueError(f"unknown format {output_format!r}")

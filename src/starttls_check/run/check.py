@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +112,16 @@ def canonical_target(target: Target, ascii_name: str) -> str:
     `[mx.example.com]:25`. Reports (and baselines) are keyed by it."""
     text = ascii_name if target.domain is not None else f"[{ascii_name}]"
     return f"{text}:{target.port}" if target.port else text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddressSessions:
+    """What one address's sessions found: the session, the attempts before it, probes."""
+
+    outcome: SessionOutcome
+    earlier_attempts: tuple[SessionFacts, ...] = ()
+    deep: tuple[DeepProbe, ...] = ()
+    injection: DeepProbe | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,18 +300,39 @@ class _Run:
     async def probe(
         self, target: ProbeTarget, checked_at: datetime, tlsa: TlsaLookup | None = None
     ) -> GatheredHost:
-        settings = SessionSettings(
+        # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
+        server_name = target.mx if is_hostname(target.mx) else None
+        found = await self.address_sessions(target, server_name, checked_at)
+        return GatheredHost(
+            target=target,
+            outcome=found.outcome,
+            earlier_attempts=found.earlier_attempts,
+            deep=found.deep,
+            injection=found.injection,
+            tlsa=tlsa,
+        )
+
+    def session_settings(self, checked_at: datetime) -> SessionSettings:
+        return SessionSettings(
             ehlo_name=self.settings.ehlo_name,
             timeout=self.settings.timeouts.smtp,
             deadline=self.settings.timeouts.session,
             checked_at=checked_at,
             protocol=self.settings.protocol,
         )
-        # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
-        server_name = target.mx if is_hostname(target.mx) else None
+
+    def address_slot(self, address: str) -> AbstractAsyncContextManager[Any]:
+        """One session at a time to an address (politeness; a bulk run paces them too)."""
+        return self.per_address[address]
+
+    async def address_sessions(
+        self, target: ProbeTarget, server_name: str | None, checked_at: datetime
+    ) -> AddressSessions:
+        """The address's session, then its probes (each its own session), one at a time."""
+        settings = self.session_settings(checked_at)
         # The address's own slot first: sessions queued behind one busy address must not
         # hold global slots that sessions to other addresses could use.
-        async with self.per_address[target.address], self.total:
+        async with self.address_slot(target.address), self.total:
             outcome, earlier = await self.attempt(target, server_name, settings)
             deep: tuple[DeepProbe, ...] = ()
             injection: DeepProbe | None = None
@@ -313,13 +345,8 @@ class _Run:
                     injection = await injection_probe(once, settings)
                 if self.settings.deep:
                     deep = await run_deep_probes(once, settings)
-        return GatheredHost(
-            target=target,
-            outcome=outcome,
-            earlier_attempts=earlier,
-            deep=deep,
-            injection=injection,
-            tlsa=tlsa,
+        return AddressSessions(
+            outcome=outcome, earlier_attempts=earlier, deep=deep, injection=injection
         )
 
     async def attempt(

@@ -1,0 +1,90 @@
+"""`--resume results.jsonl`: what an earlier, perhaps killed, run already wrote.
+
+Every line of the file is one complete JSON object followed by a newline, written with a
+single `write` (see `JsonlFile`). A run killed mid-write leaves at most one half line, the
+last; it is cut off here, so its domain is checked again, and a resumed run appends after
+the last whole line. Targets with a report in the file are skipped; so are input lines
+already reported as unusable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_RECORD = 64 * 1024 * 1024  # a line longer than this is not one of ours
+
+
+@dataclass(slots=True)
+class Resumed:
+    """What the file already holds."""
+
+    done: set[str] = field(default_factory=set)  # canonical targets with a report
+    input_lines: set[int] = field(default_factory=set)  # input lines reported unusable
+    reports: int = 0
+    cut_bytes: int = 0  # the half-written last line removed, in bytes
+
+
+def load_resume(path: Path, seen: Callable[[Mapping[str, Any]], None] | None = None) -> Resumed:
+    """Read `path` (absent: nothing done); cut a half-written last line off the file.
+    `seen` gets every report document, for the summary and the exit code."""
+    resumed = Resumed()
+    try:
+        stream = path.open("rb+")
+    except FileNotFoundError:
+        return resumed
+    with stream:
+        whole = 0  # offset after the last complete line
+        while raw := stream.readline(MAX_RECORD):
+            doc = _record(raw)
+            if doc is None and not raw.endswith(b"\n"):
+                break  # the half line a killed run left
+            whole += len(raw)
+            if doc is None:
+                continue  # not ours, or damaged: its domain (if any) is done again
+            if doc.get("record") == "input-error" and isinstance(doc.get("line"), int):
+                resumed.input_lines.add(doc["line"])
+            elif "record" not in doc and isinstance(doc.get("ascii_domain"), str):
+                resumed.done.add(doc["ascii_domain"])
+                resumed.reports += 1
+                if seen is not None:
+                    seen(doc)
+        size = stream.seek(0, os.SEEK_END)
+        if size > whole:
+            stream.truncate(whole)
+            resumed.cut_bytes = size - whole
+    return resumed
+
+
+def _record(raw: bytes) -> dict[str, Any] | None:
+    if not raw.endswith(b"\n"):
+        return None
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+class JsonlFile:
+    """A JSONL file written one whole line per `write` call, so that a kill leaves at
+    most one half line and nothing buffered in this process is lost."""
+
+    def __init__(self, path: Path, *, append: bool) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        self.path = path
+        self._fd = os.open(path, flags, 0o644)
+
+    def write(self, text: str) -> None:
+        data = memoryview(text.encode("ascii", "backslashreplace"))
+        while data:
+            data = data[os.write(self._fd, data) :]
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
