@@ -25,7 +25,7 @@ from starttls_check.judge.evaluate import subject_of
 from starttls_check.model.dns import DnsStatus
 from starttls_check.model.findings import Finding, Severity
 from starttls_check.model.report import DomainReport
-from starttls_check.model.session import CertProblem, ErrorKind, Phase, ProbeError
+from starttls_check.model.session import CertProblem, ErrorKind, Phase, ProbeError, tls_name
 from starttls_check.render.json_report import envelope, render_json
 
 from .samples import NOW, sample_report
@@ -209,7 +209,7 @@ def test_tls_downgraded(old: str, new: str) -> None:
     assert [(f.code, f.severity, str(f.subject)) for f in found] == [
         ("drift.tls-downgraded", WARN, MX1)
     ]
-    assert found[0].message == f"{old} → {new}"
+    assert found[0].message == f"{tls_name(old)} → {tls_name(new)}"
 
 
 @pytest.mark.parametrize(

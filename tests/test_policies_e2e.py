@@ -58,7 +58,7 @@ GOOD_AUTH = (
 STS_RECORDS = ('_mta-sts TXT "v=STSv1; id=1;"', f"mta-sts A {HTTPS_ADDRESS}")
 
 # What each kind of sender does (checks/policies.py), for a TLS 1.3 session on loopback.
-OPPORTUNISTIC = "delivers encrypted (TLSv1.3), certificate not checked"
+OPPORTUNISTIC = "delivers encrypted (TLS 1.3), certificate not checked"
 AUTHENTICATED = "delivers encrypted and authenticated"
 DANE_MATCHED = "delivers encrypted and authenticated (TLSA matched)"
 DANE_IGNORED = "TLSA records are not DNSSEC-secure and are ignored: " + OPPORTUNISTIC

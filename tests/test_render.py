@@ -156,7 +156,7 @@ def policy_report() -> DomainReport:
     trust = TrustVerdict(
         problems=(), trusted_path=(), checked_name="mail.policy.test", detail="chains to a root"
     )
-    opportunistic = "delivers encrypted (TLSv1.2), certificate not checked"
+    opportunistic = "delivers encrypted (TLS 1.2), certificate not checked"
     senders = SenderOutcomes(
         opportunistic=SenderOutcome(
             delivery=Delivery.ENCRYPTED, policy=PolicyUse.NOT_APPLICABLE, reason=opportunistic

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model.catalogue import finding
 from ..model.findings import Finding, Severity, Subject
-from ..model.session import DeepProbe, ProbeOutcome
+from ..model.session import DeepProbe, ProbeOutcome, tls_name
 from .context import HostContext
 from .tls_version import legacy_only
 
@@ -59,7 +59,7 @@ def evaluate_deep(
     for version, code in _LEGACY_VERSIONS.items():
         probe = by_name.get(version)
         if probe is not None and probe.outcome is ProbeOutcome.ACCEPTED:
-            findings.append(finding(code, subject, f"accepts {version} ({probe.detail})"))
+            findings.append(finding(code, subject, f"accepts {tls_name(version)} ({probe.detail})"))
     modern = [by_name[v] for v in _MODERN_VERSIONS if v in by_name]
     # With a legacy core session, "nothing newer than TLS 1.1" is tls.version-deprecated's
     # fact already (see tls_version.py): the probes only confirm it.

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from ..model.catalogue import finding
 from ..model.findings import Finding, Policy, Subject
-from ..model.session import DEPRECATED_TLS, TLS_VERSIONS, DeepProbe, ProbeOutcome, TlsResult
+from ..model.session import (
+    DEPRECATED_TLS,
+    TLS_VERSIONS,
+    DeepProbe,
+    ProbeOutcome,
+    TlsResult,
+    tls_name,
+)
 from .context import HostContext
 
 TLS_ORDER = {version: rank for rank, version in enumerate(TLS_VERSIONS)}
@@ -46,7 +53,7 @@ def deprecated_version_findings(subject: Subject, tls: TlsResult | None) -> list
     """`tls.version-deprecated`: the core session, offered up to TLS 1.3, got TLS 1.1 or less."""
     if tls is None or not legacy_only(tls.version):
         return []
-    message = f"TLS upgrade succeeded with {tls.version} (deprecated)"
+    message = f"TLS upgrade succeeded with {tls_name(tls.version)} (deprecated)"
     return [finding("tls.version-deprecated", subject, message)]
 
 
@@ -57,5 +64,5 @@ def tls_minimum_findings(subject: Subject, version: str | None, policy: Policy) 
     wanted = _MINIMUM[policy.min_tls]
     if TLS_ORDER.get(version, -1) >= TLS_ORDER[wanted]:
         return []
-    message = f"negotiated {version}, below the policy's minimum {wanted}"
+    message = f"negotiated {tls_name(version)}, below the policy's minimum {wanted}"
     return [finding("tls.below-minimum", subject, message)]

@@ -25,7 +25,7 @@ from ..model.catalogue import finding
 from ..model.findings import Finding, Subject
 from ..model.report import DomainReport
 from ..model.serialize import SCHEMA_NAME, SCHEMA_VERSION, to_jsonable
-from ..model.session import TLS_VERSIONS
+from ..model.session import TLS_VERSIONS, tls_name
 
 MAX_BASELINE_BYTES = 64 << 20  # far above any real report; a stream never ends
 _UNSETTLED = {"timeout", "servfail", "unreachable", "malformed"}  # no answer, no record set
@@ -152,12 +152,12 @@ def _endpoint_drift(before: _Snapshot, after: _Snapshot) -> list[Finding]:
         if old is None or (old.version is None and not old.starttls_offered):
             continue
         if new.starttls_offered is False or (new.starttls_offered and new.version is None):
-            was = f"STARTTLS with {old.version}" if old.version else "STARTTLS"
+            was = f"STARTTLS with {tls_name(old.version)}" if old.version else "STARTTLS"
             now = "not offered" if new.starttls_offered is False else "no TLS session"
             out.append(finding("drift.starttls-lost", subject, f"{was} before, {now} now"))
             continue
         if _downgraded(old.version, new.version):
-            message = f"{old.version} → {new.version}"
+            message = f"{tls_name(old.version or '')} → {tls_name(new.version or '')}"
             out.append(finding("drift.tls-downgraded", subject, message))
         if old.leaf and new.leaf and old.leaf.fingerprint != new.leaf.fingerprint:
             out.append(_cert_drift(subject, old, new))

@@ -20,6 +20,7 @@ from ..model.report import (
     SenderOutcomes,
     StsMode,
 )
+from ..model.session import tls_name
 from ..policy.mta_sts import authenticates, mx_matches
 
 _ANSWERED = (DnsStatus.OK, DnsStatus.NO_DATA, DnsStatus.NXDOMAIN)
@@ -43,7 +44,7 @@ def _outcome(delivery: Delivery, reason: str, policy: PolicyUse) -> SenderOutcom
 def _opportunistic(host: HostContext) -> SenderOutcome:
     facts, use = host.facts, PolicyUse.NOT_APPLICABLE
     if facts.tls is not None:
-        reason = f"delivers encrypted ({facts.tls.version}), certificate not checked"
+        reason = f"delivers encrypted ({tls_name(facts.tls.version)}), certificate not checked"
         return _outcome(Delivery.ENCRYPTED, reason, use)
     if never_reached(facts):
         reason = "untested: this address could not be reached from here"

@@ -11,6 +11,19 @@ TLS_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
 DEPRECATED_TLS = frozenset(TLS_VERSIONS[:3])  # RFC 8996
+# OpenSSL's names for protocol versions are not what people read: `TLSv1` is TLS 1.0.
+_VERSION_NAMES = {
+    "SSLv3": "SSL 3.0",
+    "TLSv1": "TLS 1.0",
+    "TLSv1.1": "TLS 1.1",
+    "TLSv1.2": "TLS 1.2",
+    "TLSv1.3": "TLS 1.3",
+}
+
+
+def tls_name(version: str) -> str:
+    """`TLSv1` → `TLS 1.0`, `TLSv1.3` → `TLS 1.3`, for people; JSON keeps OpenSSL's."""
+    return _VERSION_NAMES.get(version, version)
 
 
 EVIDENCE_LIMIT = 512  # bytes of injected plaintext kept as evidence

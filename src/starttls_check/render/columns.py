@@ -29,6 +29,7 @@ from rich.text import Text
 
 from ..model.findings import Verdict
 from ..model.report import HostReport
+from ..model.session import tls_name
 from .sanitize import terminal_safe
 
 VERDICT_STYLE = {
@@ -39,23 +40,10 @@ VERDICT_STYLE = {
     Verdict.UNTESTED: "dim",
     Verdict.NO_MAIL: "bold cyan",
 }
-# OpenSSL's names for protocol versions are not what people read: `TLSv1` is TLS 1.0.
-_VERSION_NAMES = {
-    "SSLv3": "SSL 3.0",
-    "TLSv1": "TLS 1.0",
-    "TLSv1.1": "TLS 1.1",
-    "TLSv1.2": "TLS 1.2",
-    "TLSv1.3": "TLS 1.3",
-}
 LEVELS = 6
 _GAP = 1  # the space between two columns (collapsed padding, no edge padding)
 # The order in which columns give up width when even the narrowest level is too wide.
 _SHRINK_ORDER = ("MX (pref)", "Cert", "STARTTLS", "Address", "Verdict")
-
-
-def tls_name(version: str) -> str:
-    """`TLSv1` → `TLS 1.0`, `TLSv1.3` → `TLS 1.3`; anything else as it came."""
-    return _VERSION_NAMES.get(version, version)
 
 
 _TLS13 = re.compile(r"TLS_AES_(\d+)_(GCM|CCM_8|CCM)_SHA\d+")

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from ..model.findings import Finding, Verdict
 from ..model.report import DomainReport, HostReport
-from .columns import certificate_cell, starttls_cell, tls_name
+from ..model.session import tls_name
+from .columns import certificate_cell, starttls_cell
 from .github import Level, level_of  # one rule for what fails, so both CI views agree
 from .sanitize import terminal_safe
 from .summary import verdict_sentence

@@ -22,8 +22,8 @@ from ..model.report import (
     SenderOutcome,
     SenderOutcomes,
 )
-from ..model.session import ProbeOutcome
-from .columns import fitting_level, hosts_table, tls_name
+from ..model.session import ProbeOutcome, tls_name
+from .columns import fitting_level, hosts_table
 from .findings import findings_lines
 from .sanitize import terminal_safe
 from .terminal import Hanging, render_to_text

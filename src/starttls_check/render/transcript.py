@@ -16,8 +16,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model.report import DomainReport, HostReport
-from ..model.session import CertificateInfo, Direction, SessionFacts, TlsResult, TrustVerdict
-from .columns import tls_name
+from ..model.session import (
+    CertificateInfo,
+    Direction,
+    SessionFacts,
+    TlsResult,
+    TrustVerdict,
+    tls_name,
+)
 from .sanitize import terminal_safe
 from .terminal import render_to_text
 from .terminal import safe as escaped
