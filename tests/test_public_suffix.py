@@ -25,3 +25,35 @@ def test_registrable_domain(name: str, expected: str | None) -> None:
 
 def test_the_list_is_installed_with_the_test_extra() -> None:
     assert available()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.b.kawasaki.jp", "a.b.kawasaki.jp"),  # *.kawasaki.jp: b.kawasaki.jp is public
+        ("b.kawasaki.jp", None),
+        ("www.city.kawasaki.jp", "city.kawasaki.jp"),  # !city.kawasaki.jp
+        ("mx.example.xn--fiqs8s", "example.xn--fiqs8s"),  # 中国: an IDN suffix, as A-labels
+        ("mx.example.xn--abc", "example.xn--abc"),  # no such rule: the default "*"
+    ],
+)
+def test_wildcards_exceptions_and_idn(name: str, expected: str | None) -> None:
+    assert registrable_domain(name) == expected
+
+
+def test_agrees_with_the_package_s_own_parser_on_every_icann_rule() -> None:
+    """The maintained package is the oracle: for a name below each ICANN rule, both say the
+    same registrable domain."""
+    from publicsuffixlist import PublicSuffixList
+
+    from starttls_check.dns import public_suffix
+
+    oracle = PublicSuffixList(only_icann=True)
+    rules, wildcards, exceptions = public_suffix._rules()
+    names = [f"mx.example.{r}" for r in sorted(rules)]
+    names += [f"mx.example.any.{w}" for w in sorted(wildcards)]
+    names += [f"mx.{e}" for e in sorted(exceptions)]
+    assert len(names) > 5000
+    for name in names:
+        ascii_name = name.encode("idna").decode("ascii") if not name.isascii() else name
+        assert registrable_domain(ascii_name) == oracle.privatesuffix(ascii_name), name
