@@ -97,7 +97,10 @@ def _rules() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 
 def _data_file() -> Path:
-    spec = importlib.util.find_spec(_PACKAGE)  # found, not imported: its parser is not used
+    try:  # found, not imported: its parser is not used
+        spec = importlib.util.find_spec(_PACKAGE)
+    except (ImportError, ValueError):  # a broken or blocked installation
+        spec = None
     locations = spec.submodule_search_locations if spec is not None else None
     if not locations:
         raise PublicSuffixListMissing(
