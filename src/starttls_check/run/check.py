@@ -21,29 +21,24 @@ from ..checks.session import transient_reply
 from ..dns.client import DnsClient
 from ..dns.mailhosts import direct_address, resolve_host, resolve_mail_hosts
 from ..dns.names import to_ascii_domain
-from ..dns.targets import ProbeTarget, Target, is_hostname, probe_targets
+from ..dns.targets import ProbeTarget, Target, is_hostname
 from ..judge.evaluate import judge_domain
 from ..judge.gathered import GatheredDomain, GatheredHost, GatheredPolicies
 from ..model.choices import MailProtocol
-from ..model.dns import DnsFacts, DnsStatus, TlsaLookup, TxtLookup
+from ..model.dns import DnsFacts, DnsStatus, TlsaLookup
 from ..model.findings import Policy
-from ..model.report import DmarcFallback, DomainReport, SpfWalk
+from ..model.report import DomainReport
 from ..model.session import DeepProbe, SessionFacts, SessionOutcome
 from ..model.settings import DnssecMode, Nameserver, Timeouts
 from ..policy.gather import (
     PolicyEnvironment,
-    gather_dmarc_fallback,
-    gather_mta_sts,
-    gather_spf_walk,
-    gather_tlsa,
-    gather_txt,
 )
-from ..policy.mta_sts import FetchResult
 from ..smtp.protocols import PROTOCOLS
 from ..smtp.session import SessionSettings, probe_smtp
 from ..tls.certs import TrustStore
 from ..tls.trust_store import load_trust_store
 from .deep import injection_probe, run_deep_probes
+from .steps import Job, gather_all
 
 if TYPE_CHECKING:
     from ..dns.anchors import TrustAnchors
@@ -124,13 +119,23 @@ class AddressSessions:
     injection: DeepProbe | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _PolicyTasks:
-    """The policy lookups running beside the sessions."""
-
-    tlsa: asyncio.Task[tuple[TlsaLookup, ...]]
-    fetch: asyncio.Task[FetchResult | None]
-    mail_auth: asyncio.Task[tuple[SpfWalk | None, tuple[DmarcFallback | None, str | None]]]
+def _policies(found: Mapping[str, Any]) -> GatheredPolicies | None:
+    """The policy steps' results as the judge takes them; None without policy checks."""
+    txt, tlsa, mail_auth = found["txt"], found["tlsa"], found["mail_auth"]
+    if txt is None or tlsa is None or mail_auth is None:
+        return None
+    spf_walk, (dmarc_fallback, dmarc_applied) = mail_auth
+    return GatheredPolicies(
+        tlsa=tlsa,
+        mta_sts=txt["mta_sts"],
+        tls_rpt=txt["tls_rpt"],
+        spf=txt["spf"],
+        dmarc=txt["dmarc"],
+        fetch=found["mta_sts"],
+        spf_walk=spf_walk,
+        dmarc_fallback=dmarc_fallback,
+        dmarc_applied=dmarc_applied,
+    )
 
 
 class _Run:
@@ -152,34 +157,22 @@ class _Run:
         return judge_domain(gathered, self.store, self.settings.policy_for(gathered.name), baseline)
 
     async def gather(self, wanted: str | Target) -> GatheredDomain:
-        """Everything at once where nothing waits on it: the TXT records beside the MX
-        lookup (they need only the domain), then every address's session beside the TLSA
-        records, the MTA-STS fetch and the SPF walk."""
+        """Every step of GATHER_STEPS (run/steps.py), each as soon as what it needs is in;
+        then the facts assembled for the judge."""
         started = time.perf_counter()
         checked_at = self.settings.clock()
         target = wanted if isinstance(wanted, Target) else Target(text=wanted, domain=wanted)
         name = to_ascii_domain(target.name) if target.address is None else target.name
-        env = self.policy_environment(checked_at) if self.wants_policies(target) else None
-        txt = asyncio.create_task(gather_txt(env, name)) if env is not None else None
-        tasks: list[asyncio.Task[Any]] = [txt] if txt is not None else []
-        try:
-            dns_facts = await self.resolve(target, name)
-            port = (
-                target.port or self.settings.port or PROTOCOLS[self.settings.protocol].default_port
-            )
-            records = None
-            if env is not None and txt is not None and dns_facts.hosts:
-                records = self.start_policy_records(env, name, dns_facts, port, txt)
-                tasks += (records.tlsa, records.fetch, records.mail_auth)
-            elif txt is not None:
-                txt.cancel()  # no mail host: no policy to judge
-            probes = (self.probe(t, checked_at) for t in probe_targets(dns_facts, port))
-            hosts = tuple(await asyncio.gather(*probes))
-            policies = await self.policies(records, txt) if records and txt else None
-        except BaseException:
-            for task in tasks:  # never leave a lookup running behind a failure
-                task.cancel()
-            raise
+        job = Job(
+            target=target,
+            name=name,
+            port=target.port or self.settings.port or self.default_port,
+            checked_at=checked_at,
+            env=self.policy_environment(checked_at) if self.wants_policies(target) else None,
+        )
+        found = await gather_all(self, job)
+        hosts: tuple[GatheredHost, ...] = found["sessions"]
+        policies = _policies(found)
         if policies is not None:
             by_mx = {t.mx: t for t in policies.tlsa}
             hosts = tuple(dataclasses.replace(h, tlsa=by_mx.get(h.target.mx)) for h in hosts)
@@ -189,7 +182,7 @@ class _Run:
             name=name,
             checked_at=checked_at,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
-            dns=dns_facts,
+            dns=found["dns"],
             hosts=hosts,
             policies=policies,
         )
@@ -211,56 +204,6 @@ class _Run:
             store=self.store,
             https_port=self.settings.mta_sts_port,
             now=now,
-        )
-
-    def start_policy_records(
-        self,
-        env: PolicyEnvironment,
-        name: str,
-        dns_facts: DnsFacts,
-        port: int,
-        txt: asyncio.Task[dict[str, TxtLookup]],
-    ) -> _PolicyTasks:
-        """TLSA, the MTA-STS fetch and the SPF/DMARC lookups, started to run beside the
-        sessions; the last two as soon as the TXT records they follow are in."""
-        mx_names = [h.name for h in dns_facts.hosts if h.addresses]
-        aliases = {h.name: h.cname_chain[-1] for h in dns_facts.hosts if h.cname_chain}
-
-        async def fetch() -> FetchResult | None:
-            return await gather_mta_sts(env, name, (await txt)["mta_sts"])
-
-        async def mail_auth() -> tuple[SpfWalk | None, tuple[DmarcFallback | None, str | None]]:
-            return await self.mail_auth(env, name, await txt)
-
-        return _PolicyTasks(
-            tlsa=asyncio.create_task(gather_tlsa(env, name, mx_names, port, aliases)),
-            fetch=asyncio.create_task(fetch()),
-            mail_auth=asyncio.create_task(mail_auth()),
-        )
-
-    async def policies(
-        self, records: _PolicyTasks, txt: asyncio.Task[dict[str, TxtLookup]]
-    ) -> GatheredPolicies:
-        lookups = await txt
-        spf_walk, (dmarc_fallback, dmarc_applied) = await records.mail_auth
-        return GatheredPolicies(
-            tlsa=await records.tlsa,
-            mta_sts=lookups["mta_sts"],
-            tls_rpt=lookups["tls_rpt"],
-            spf=lookups["spf"],
-            dmarc=lookups["dmarc"],
-            fetch=await records.fetch,
-            spf_walk=spf_walk,
-            dmarc_fallback=dmarc_fallback,
-            dmarc_applied=dmarc_applied,
-        )
-
-    async def mail_auth(
-        self, env: PolicyEnvironment, name: str, txt: Mapping[str, TxtLookup]
-    ) -> tuple[SpfWalk | None, tuple[DmarcFallback | None, str | None]]:
-        """The SPF include walk and DMARC's organisational domain, beside the sessions."""
-        return await asyncio.gather(
-            gather_spf_walk(env, name, txt["spf"]), gather_dmarc_fallback(env, name, txt["dmarc"])
         )
 
     async def why_servfail(self, facts: DnsFacts) -> DnsFacts:
