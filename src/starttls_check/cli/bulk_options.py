@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -48,7 +47,7 @@ _OPTIONS = (
     click.option(
         "--resume",
         metavar="JSONL",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False),
         help="Append results to JSONL and skip targets it already holds (a killed run "
         "resumes where it stopped).",
     ),
@@ -58,7 +57,7 @@ _OPTIONS = (
     click.option(
         "--summarize",
         metavar="JSONL",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(dir_okay=False),
         help="Print the summary of a finished --format jsonl file; check nothing.",
     ),
     click.option("--progress", is_flag=True, help="Show progress on stderr even when piped."),
@@ -107,6 +106,11 @@ def bulk_options(command: F) -> F:
 
 def bulk_request(options: Mapping[str, Any]) -> Any:
     """The `BulkRequest` for these options (imported only when a command runs)."""
+    from pathlib import Path  # not at start-up: pathlib costs --help a few milliseconds
+
     from .bulk import BulkRequest
 
-    return BulkRequest(**{name: options[name] for name in NAMES})
+    values: dict[str, Any] = {name: options[name] for name in NAMES}
+    for name in ("resume", "summarize"):
+        values[name] = Path(values[name]) if values[name] else None
+    return BulkRequest(**values)
