@@ -18,6 +18,8 @@ _EXPORTS = {
     "check_domain": "run.check",
     "check_domain_async": "run.check",
     "check_domains_async": "run.check",
+    "check_stream": "run.bulk",
+    "BulkSettings": "run.bulk",
     "Nameserver": "model.settings",
     "Timeouts": "model.settings",
     "DomainReport": "model.report",
@@ -27,6 +29,7 @@ _EXPORTS = {
     "Verdict": "model.findings",
 }
 __all__ = [
+    "BulkSettings",
     "CheckSettings",
     "DomainReport",
     "Finding",
@@ -39,12 +42,14 @@ __all__ = [
     "check_domain",
     "check_domain_async",
     "check_domains_async",
+    "check_stream",
 ]
 
 if TYPE_CHECKING:
     from .model.findings import Finding, Severity, Verdict
     from .model.report import DomainReport, HostReport
     from .model.settings import Nameserver, Timeouts
+    from .run.bulk import BulkSettings, check_stream
     from .run.check import CheckSettings, check_domain, check_domain_async, check_domains_async
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,7 +112,9 @@ def _run(
         with Progress(enabled=show, total=_total(targets, stream) if show else None) as progress:
             sinks.start(datetime.now(UTC))
             items = _pending(_items(targets, stream), resumed, sinks, progress)
-            extra = _check(items, settings, _bulk_settings(request), request, sinks, progress)
+            slow = stream is not None and not _is_file(stream)
+            bulk = _bulk_settings(request)
+            extra = _check(items, settings, bulk, request, sinks, progress, slow_input=slow)
         sinks.finish(extra=extra, width=_width())
     finally:
         sinks.close()
@@ -126,6 +128,8 @@ def _check(
     request: BulkRequest,
     sinks: Sinks,
     progress: Progress,
+    *,
+    slow_input: bool = False,
 ) -> dict[str, int]:
     import asyncio
 
@@ -142,13 +146,14 @@ def _check(
                 )
             except DaskUnavailable as exc:
                 raise UsageError(str(exc)) from None
-        return asyncio.run(_in_process(items, settings, bulk, sinks, progress))
+        source = _threaded(items) if slow_input else items
+        return asyncio.run(_in_process(source, settings, bulk, sinks, progress))
     except TrustStoreError as exc:
         raise UsageError(str(exc)) from None
 
 
 async def _in_process(
-    items: Iterator[Target | InputProblem],
+    items: Iterator[Target | InputProblem] | AsyncIterator[Target | InputProblem],
     settings: CheckSettings,
     bulk: BulkSettings,
     sinks: Sinks,
@@ -189,6 +194,56 @@ class _Deliver:
     def problem(self, problem: InputProblem) -> None:
         self.sinks.problem(problem)
         self.progress.advance()
+
+
+async def _threaded(
+    items: Iterator[Target | InputProblem], ahead: int = 256
+) -> AsyncIterator[Target | InputProblem]:
+    """Lines from a pipe or a terminal, read in a daemon thread: a producer that pauses
+    must not stall the sessions in flight (their timeouts would fire when it resumes), and
+    a read blocked at Ctrl-C must not keep the process from exiting."""
+    import asyncio
+    import threading
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    room = threading.Semaphore(ahead)  # read at most `ahead` lines before they are taken
+    end = object()
+
+    def post(item: object) -> bool:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: the run is over (Ctrl-C)
+            return False
+        return True
+
+    def read() -> None:
+        try:
+            for item in items:
+                room.acquire()
+                if not post(item):
+                    return
+        except Exception as exc:  # handed to the loop, which raises it
+            post(exc)
+        else:
+            post(end)
+
+    threading.Thread(target=read, name="starttls-check-input", daemon=True).start()
+    while (item := await queue.get()) is not end:
+        if isinstance(item, BaseException):
+            raise item
+        room.release()
+        yield item  # type: ignore[misc]
+
+
+def _is_file(stream: IO[str]) -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _bulk_settings(request: BulkRequest) -> BulkSettings:

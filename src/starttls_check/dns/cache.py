@@ -26,7 +26,7 @@ import dns.resolver
 from ..model.settings import Nameserver
 from .client import DnsAnswer, DnsClient, DnsMessage
 
-DEFAULT_SIZE = 20_000  # answers kept; a few hundred bytes each
+DEFAULT_SIZE = 4096  # answers kept (a kilobyte or two each, the response included)
 T = TypeVar("T")
 
 
