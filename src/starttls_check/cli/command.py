@@ -19,6 +19,7 @@ from ..model.choices import OUTPUT_FORMATS, MailProtocol
 from .bulk_options import bulk_options, bulk_request
 from .errors import EXIT_USAGE, UsageError
 from .names import POLICY_KEYS, SETTING_KEYS
+from .sending_options import sending_options
 
 EXIT_INTERNAL = 4
 
@@ -241,68 +242,7 @@ def _terminal_width() -> int:
     "--explain", metavar="CODE", help="Explain a finding code at length ('list' lists them)."
 )
 @click.option("--demo", is_flag=True, help="Start a built-in loopback demo and check its domains.")
-@click.option(
-    "--headers",
-    metavar="FILE|-",
-    help="Read a message's Received headers (- for standard input): which hops used TLS.",
-)
-@click.option(
-    "--postfix-config",
-    metavar="PATH",
-    is_flag=False,
-    flag_value="/etc/postfix",
-    help="Judge Postfix's TLS settings: a config directory or main.cf (through postconf "
-    "when installed) or saved `postconf -n` output [default: /etc/postfix].",
-)
-@click.option(
-    "--receive",
-    metavar="[ADDRESS]:PORT",
-    callback=_convert("parse_listen"),
-    help="Listen as a temporary SMTP receiver and report what each sender does with "
-    "STARTTLS; messages are discarded.",
-)
-@click.option(
-    "--clients",
-    type=click.IntRange(1, 1000),
-    default=1,
-    show_default=True,
-    metavar="N",
-    help="With --receive: stop after N clients.",
-)
-@click.option(
-    "--receive-timeout",
-    type=click.FloatRange(0, 86400, min_open=True),
-    default=600.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --receive: stop after this long.",
-)
-@click.option(
-    "--certificate",
-    type=click.Choice(["self-signed", "untrusted", "expired", "wrong-name"]),
-    default="self-signed",
-    show_default=True,
-    help="With --receive: the generated certificate shown to senders.",
-)
-@click.option(
-    "--cert",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="PEM",
-    help="With --receive: show this certificate chain instead (with --key).",
-)
-@click.option(
-    "--key",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="PEM",
-    help="With --receive: the private key of --cert.",
-)
-@click.option(
-    "--hostname",
-    metavar="NAME",
-    callback=_convert("parse_hostname"),
-    help="With --receive: the name in the greeting and the generated certificate "
-    "[default: starttls-check.localdomain].",
-)
+@sending_options()
 @bulk_options
 @click.version_option(__version__, "-V", "--version", prog_name="starttls-check")
 @click.pass_context

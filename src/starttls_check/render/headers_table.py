@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model.sending import HeaderReport, Hop, HopTls
+from ..model.session import tls_name
 from .findings import findings_lines
 from .terminal import render_to_text, safe
 from .verdict_line import verdict_line
@@ -17,7 +18,8 @@ _TLS_STYLE = {HopTls.USED: "green", HopTls.NOT_USED: "bold red", HopTls.NOT_RECO
 def tls_cell(hop: Hop) -> Text:
     """`TLSv1.3 TLS_AES_…`, `used`, `CLEAR TEXT` or `not recorded` (never read as clear)."""
     if hop.tls is HopTls.USED:
-        detail = " ".join(x for x in (hop.tls_version, hop.cipher) if x) or "used"
+        version = tls_name(hop.tls_version) if hop.tls_version else None
+        detail = " ".join(x for x in (version, hop.cipher) if x) or "used"
         return safe(detail, _TLS_STYLE[hop.tls], limit=80)
     if hop.tls is HopTls.NOT_USED:
         return Text("none (local)" if hop.local else "CLEAR TEXT", style=_TLS_STYLE[hop.tls])
