@@ -19,7 +19,7 @@ from starttls_check.demo.loopback.smtp_server import (
 )
 from starttls_check.model.findings import Policy, Severity, Verdict
 from starttls_check.model.report import DomainReport
-from starttls_check.model.session import DeepProbe, ProbeOutcome
+from starttls_check.model.session import DeepProbe, ProbeKind, ProbeOutcome
 
 from .harness import mail_world, run
 
@@ -121,7 +121,7 @@ def test_legacy_server_gets_one_verdict_with_and_without_deep(min_tls: str | Non
 
 def legacy_probes() -> tuple[DeepProbe, ...]:
     def probe(name: str, outcome: ProbeOutcome) -> DeepProbe:
-        return DeepProbe(kind="version", name=name, outcome=outcome, detail="")
+        return DeepProbe(kind=ProbeKind.VERSION, name=name, outcome=outcome, detail="")
 
     return (
         probe("TLSv1", ProbeOutcome.ACCEPTED),
@@ -252,7 +252,9 @@ def test_probes_respect_one_connection_per_address() -> None:
 
 def test_deep_rules_are_silent_without_probes() -> None:
     assert evaluate_deep("mx [127.0.0.2]:25", ()) == []
-    untestable = DeepProbe(kind="cipher", name="rc4", outcome=ProbeOutcome.UNTESTABLE, detail="")
+    untestable = DeepProbe(
+        kind=ProbeKind.CIPHER, name="rc4", outcome=ProbeOutcome.UNTESTABLE, detail=""
+    )
     assert [f.code for f in evaluate_deep("mx", (untestable,))] == ["deep.untestable"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model.catalogue import finding
 from ..model.findings import Finding, Severity, Subject
-from ..model.session import DeepProbe, ProbeOutcome, tls_name
+from ..model.session import DeepProbe, ProbeKind, ProbeOutcome, tls_name
 from .context import HostContext
 from .tls_version import legacy_only
 
@@ -73,7 +73,7 @@ def evaluate_deep(
     findings += [
         finding(_CIPHER_CODES[p.name], subject, f"accepts {p.name} ciphers ({p.detail})")
         for p in probes
-        if p.kind == "cipher" and p.outcome is ProbeOutcome.ACCEPTED
+        if p.kind is ProbeKind.CIPHER and p.outcome is ProbeOutcome.ACCEPTED
     ]
     order = by_name.get("server-order")
     if order is not None and order.outcome is ProbeOutcome.CLIENT_ORDER:

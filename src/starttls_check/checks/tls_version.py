@@ -16,6 +16,7 @@ from ..model.session import (
     DEPRECATED_TLS,
     TLS_VERSIONS,
     DeepProbe,
+    ProbeKind,
     ProbeOutcome,
     TlsResult,
     tls_name,
@@ -39,7 +40,9 @@ def best_version(core: TlsResult | None, deep: tuple[DeepProbe, ...]) -> str | N
     accepted = [
         p.name
         for p in deep
-        if p.kind == "version" and p.outcome is ProbeOutcome.ACCEPTED and p.name in TLS_ORDER
+        if p.kind is ProbeKind.VERSION
+        and p.outcome is ProbeOutcome.ACCEPTED
+        and p.name in TLS_ORDER
     ]
     return max(accepted, key=TLS_ORDER.__getitem__, default=None)
 

@@ -245,12 +245,22 @@ class ProbeOutcome(StrEnum):
     FAILED = "failed"  # the session broke before the handshake: no answer either way
 
 
+class ProbeKind(StrEnum):
+    """What a probe varies: one protocol version, one cipher class, the cipher order, or a
+    command pipelined behind STARTTLS."""
+
+    VERSION = "version"
+    CIPHER = "cipher"
+    ORDER = "order"
+    INJECTION = "injection"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeepProbe:
     """One `--deep` probe: its own session offering one protocol version, one cipher
     class, a cipher order, or a command pipelined behind STARTTLS."""
 
-    kind: str  # "version", "cipher", "order", "injection"
+    kind: ProbeKind
     name: str  # e.g. "TLSv1.1", "static-rsa"
     outcome: ProbeOutcome
     detail: str

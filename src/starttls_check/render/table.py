@@ -22,7 +22,7 @@ from ..model.report import (
     SenderOutcome,
     SenderOutcomes,
 )
-from ..model.session import ProbeOutcome, tls_name
+from ..model.session import ProbeKind, ProbeOutcome, tls_name
 from .columns import fitting_level, hosts_table
 from .findings import findings_lines
 from .sanitize import terminal_safe
@@ -164,7 +164,7 @@ def deep_line(host: HostReport) -> Hanging:
     verdicts: list[str] = []
     probes = host.deep + ((host.injection,) if host.injection is not None else ())
     for probe in probes:
-        if probe.kind in ("version", "cipher"):
+        if probe.kind in (ProbeKind.VERSION, ProbeKind.CIPHER):
             groups.setdefault(probe.outcome, []).append(tls_name(probe.name))
         else:
             verdicts.append(_DEEP_LABELS[probe.outcome])

@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 
 from ..model.choices import MailProtocol
-from ..model.session import DeepProbe, ErrorKind, Phase, ProbeOutcome, SessionOutcome
+from ..model.session import DeepProbe, ErrorKind, Phase, ProbeKind, ProbeOutcome, SessionOutcome
 from ..smtp.session import SessionSettings
 from ..tls.client import PROBE_VERSIONS, WEAK_CIPHER_CLASSES, cipher_context, version_context
 
@@ -28,7 +28,7 @@ async def run_deep_probes(probe: Probe, base: SessionSettings) -> tuple[DeepProb
     """All probes against one address; `probe` runs one session with the given settings."""
     results = [
         DeepProbe(
-            kind="version",
+            kind=ProbeKind.VERSION,
             name="SSLv3",
             outcome=ProbeOutcome.UNTESTABLE,
             detail="this OpenSSL cannot offer SSLv3",
@@ -36,11 +36,11 @@ async def run_deep_probes(probe: Probe, base: SessionSettings) -> tuple[DeepProb
     ]
     # One at a time: the address gets one connection at once, probes included.
     results += [
-        await _offer(probe, base, "version", version, version_context(version))
+        await _offer(probe, base, ProbeKind.VERSION, version, version_context(version))
         for version in PROBE_VERSIONS
     ]
     results += [
-        await _offer(probe, base, "cipher", name, cipher_context(ciphers))
+        await _offer(probe, base, ProbeKind.CIPHER, name, cipher_context(ciphers))
         for name, ciphers in WEAK_CIPHER_CLASSES.items()
     ]
     results.append(await _cipher_order(probe, base))
@@ -48,7 +48,11 @@ async def run_deep_probes(probe: Probe, base: SessionSettings) -> tuple[DeepProb
 
 
 async def _offer(
-    probe: Probe, base: SessionSettings, kind: str, name: str, context: ssl.SSLContext | None
+    probe: Probe,
+    base: SessionSettings,
+    kind: ProbeKind,
+    name: str,
+    context: ssl.SSLContext | None,
 ) -> DeepProbe:
     if context is None:
         detail = f"this OpenSSL ({ssl.OPENSSL_VERSION}) cannot offer it"
@@ -87,7 +91,7 @@ async def _cipher_order(probe: Probe, base: SessionSettings) -> DeepProbe:
     first = await probe(dataclasses.replace(base, tls_context=first_context))
     if first.facts.tls is None or first.facts.tls.version == "TLSv1.3":
         return DeepProbe(
-            kind="order",
+            kind=ProbeKind.ORDER,
             name="server-order",
             outcome=handshake_outcome(first),
             detail="no TLS 1.2 session to compare: " + _detail(first),
@@ -98,7 +102,7 @@ async def _cipher_order(probe: Probe, base: SessionSettings) -> DeepProbe:
     second = await probe(dataclasses.replace(base, tls_context=second_context))
     if second.facts.tls is None:
         return DeepProbe(
-            kind="order",
+            kind=ProbeKind.ORDER,
             name="server-order",
             outcome=handshake_outcome(second),
             detail=_detail(second),
@@ -106,7 +110,7 @@ async def _cipher_order(probe: Probe, base: SessionSettings) -> DeepProbe:
     again = second.facts.tls.cipher
     outcome = ProbeOutcome.SERVER_ORDER if again == chosen else ProbeOutcome.CLIENT_ORDER
     detail = f"picked {chosen}, then {again} when it was offered last"
-    return DeepProbe(kind="order", name="server-order", outcome=outcome, detail=detail)
+    return DeepProbe(kind=ProbeKind.ORDER, name="server-order", outcome=outcome, detail=detail)
 
 
 async def injection_probe(probe: Probe, base: SessionSettings) -> DeepProbe:
@@ -115,7 +119,7 @@ async def injection_probe(probe: Probe, base: SessionSettings) -> DeepProbe:
     if base.protocol not in _STARTTLS_SMTP:
         detail = "the injection probe speaks SMTP and LMTP with STARTTLS only"
         return DeepProbe(
-            kind="injection",
+            kind=ProbeKind.INJECTION,
             name="starttls-injection",
             outcome=ProbeOutcome.UNTESTABLE,
             detail=detail,
@@ -123,7 +127,7 @@ async def injection_probe(probe: Probe, base: SessionSettings) -> DeepProbe:
     outcome = await probe(dataclasses.replace(base, pipeline_after_starttls=INJECTED_COMMAND))
     if outcome.facts.tls is None:
         return DeepProbe(
-            kind="injection",
+            kind=ProbeKind.INJECTION,
             name="starttls-injection",
             outcome=handshake_outcome(outcome),
             detail=_detail(outcome),
@@ -131,12 +135,15 @@ async def injection_probe(probe: Probe, base: SessionSettings) -> DeepProbe:
     answered = outcome.answered_inside_tls
     if answered is None:
         return DeepProbe(
-            kind="injection",
+            kind=ProbeKind.INJECTION,
             name="starttls-injection",
             outcome=ProbeOutcome.IGNORED,
             detail="the pipelined NOOP was discarded",
         )
     detail = f"answered {INJECTED_COMMAND} inside TLS: {answered}"
     return DeepProbe(
-        kind="injection", name="starttls-injection", outcome=ProbeOutcome.ANSWERED, detail=detail
+        kind=ProbeKind.INJECTION,
+        name="starttls-injection",
+        outcome=ProbeOutcome.ANSWERED,
+        detail=detail,
     )
