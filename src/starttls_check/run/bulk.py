@@ -97,28 +97,15 @@ class BulkRun(_Run):
         shared = await self.sessions.fetch(
             key, owner, lambda: self.open_session(target, server_name, checked_at, owner)
         )
-        return GatheredHost(
-            target=target,
-            outcome=shared.outcome,
-            earlier_attempts=shared.earlier_attempts,
-            deep=shared.deep,
-            injection=shared.injection,
-            tlsa=tlsa,
-            reused_from=shared.owner if shared.owner != owner else None,
-        )
+        reused_from = shared.owner if shared.owner != owner else None
+        return shared.sessions.gathered(target, tlsa, reused_from)
 
     async def open_session(
         self, target: ProbeTarget, server_name: str | None, checked_at: datetime, owner: str
     ) -> SharedSession:
         """As `_Run.probe` opens them (probes included), paced (`address_slot`)."""
         found = await self.address_sessions(target, server_name, checked_at)
-        return SharedSession(
-            owner=owner,
-            outcome=found.outcome,
-            earlier_attempts=found.earlier_attempts,
-            deep=found.deep,
-            injection=found.injection,
-        )
+        return SharedSession(owner=owner, sessions=found)
 
     def address_slot(self, address: str) -> AbstractAsyncContextManager[Any]:
         return self.pace.slot(address)

@@ -118,6 +118,20 @@ class AddressSessions:
     deep: tuple[DeepProbe, ...] = ()
     injection: DeepProbe | None = None
 
+    def gathered(
+        self, target: ProbeTarget, tlsa: TlsaLookup | None, reused_from: str | None = None
+    ) -> GatheredHost:
+        """These sessions as the judge takes them, for `target` (one MX name's address)."""
+        return GatheredHost(
+            target=target,
+            outcome=self.outcome,
+            earlier_attempts=self.earlier_attempts,
+            deep=self.deep,
+            injection=self.injection,
+            tlsa=tlsa,
+            reused_from=reused_from,
+        )
+
 
 def _policies(found: Mapping[str, Any]) -> GatheredPolicies | None:
     """The policy steps' results as the judge takes them; None without policy checks."""
@@ -246,14 +260,7 @@ class _Run:
         # SNI carries the MX name; a name DNS handed us that is not a host name gets none.
         server_name = target.mx if is_hostname(target.mx) else None
         found = await self.address_sessions(target, server_name, checked_at)
-        return GatheredHost(
-            target=target,
-            outcome=found.outcome,
-            earlier_attempts=found.earlier_attempts,
-            deep=found.deep,
-            injection=found.injection,
-            tlsa=tlsa,
-        )
+        return found.gathered(target, tlsa)
 
     def session_settings(self, checked_at: datetime) -> SessionSettings:
         return SessionSettings(

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..model.choices import MailProtocol
-from ..model.session import DeepProbe, SessionFacts, SessionOutcome
+from .check import AddressSessions
 
 DEFAULT_SIZE = 2048  # finished sessions kept; a few kilobytes each (chain, transcript)
 
@@ -34,13 +34,10 @@ class SessionKey:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SharedSession:
-    """One address's session, its earlier attempts and probes, and whose it was."""
+    """One address's sessions, and the target they were opened for."""
 
     owner: str  # the target (canonical form) for which the session was opened
-    outcome: SessionOutcome
-    earlier_attempts: tuple[SessionFacts, ...] = ()
-    deep: tuple[DeepProbe, ...] = ()
-    injection: DeepProbe | None = None
+    sessions: AddressSessions
 
 
 class SessionCache:
