@@ -86,7 +86,9 @@ def _report(mode: str, options: Mapping[str, Any]) -> SendingReport:
             return check_postfix_config(path, datetime.now(UTC))
         except FileNotFoundError as exc:
             raise UsageError(str(exc)) from None
-    raise UsageError(f"--{mode.replace('_', '-')} is not available")
+    from .receiving import run_receive
+
+    return run_receive(options)
 
 
 def _read_message(source: str) -> bytes:

@@ -13,7 +13,7 @@ from typing import Any
 from .. import __version__
 from ..judge.sending_gate import SendingReport, sending_gate
 from ..model.findings import Severity
-from ..model.sending import HeaderReport, PostfixReport
+from ..model.sending import HeaderReport, PostfixReport, ReceiveReport
 from ..model.serialize import to_jsonable
 
 SENDING_SCHEMA_NAME = "starttls-check/sending"
@@ -66,4 +66,7 @@ def render_sending(
         from .postfix_table import render_postfix
 
         return render_postfix(report, color=color, width=width)
-    raise ValueError(f"no table for {mode_of(report)}")
+    assert isinstance(report, ReceiveReport)
+    from .receive_table import render_receive
+
+    return render_receive(report, color=color, width=width)

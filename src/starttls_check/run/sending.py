@@ -3,11 +3,14 @@ and the receive mode's clients. The command line calls these; they return report
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..checks.received import judge_headers
-from ..model.sending import HeaderReport, PostfixReport
+from ..model.sending import CertificateKind, HeaderReport, PostfixReport, ReceiveReport
 
 
 def check_headers(data: bytes, source: str) -> HeaderReport:
@@ -27,3 +30,55 @@ def check_postfix_config(path: Path, now: datetime) -> PostfixReport:
     from ..policy.postfix_settings import read_settings
 
     return judge_postfix(read_files(read_settings(path)), now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiveSettings:
+    """`--receive` and its options, certificates already in PEM."""
+
+    address: str
+    port: int
+    hostname: str
+    certificate: CertificateKind
+    chain_pem: bytes
+    key_pem: bytes
+    clients: int = 1
+    deadline: float = 600.0  # seconds the listener waits in all
+    idle: float = 60.0  # seconds one client may stay silent
+
+
+def receive_clients(
+    settings: ReceiveSettings, on_listening: Callable[[str, int], None] | None = None
+) -> ReceiveReport:
+    """`--receive`: listen, let the clients come, judge what each did."""
+    import asyncio
+
+    from cryptography import x509
+
+    from ..checks.sender import judge_receive
+    from ..smtp.receiver import receive
+    from ..tls.server_context import server_context
+
+    context = server_context(settings.chain_pem, settings.key_pem)
+    subject = x509.load_pem_x509_certificate(settings.chain_pem).subject.rfc4514_string()
+    started, clock = datetime.now(UTC), time.monotonic()
+    clients = asyncio.run(
+        receive(
+            settings.address,
+            settings.port,
+            context,
+            hostname=settings.hostname,
+            clients=settings.clients,
+            deadline=settings.deadline,
+            idle=settings.idle,
+            on_listening=on_listening,
+        )
+    )
+    return judge_receive(
+        listen=f"{settings.address}:{settings.port}",
+        certificate=settings.certificate,
+        certificate_subject=subject,
+        started_at=started,
+        elapsed_ms=(time.monotonic() - clock) * 1000,
+        clients=clients,
+    )

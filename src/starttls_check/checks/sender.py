@@ -1,0 +1,115 @@
+"""What a sender did with the receive mode, judged: did it use STARTTLS, what did its
+ClientHello offer, and did it deliver after a certificate it could not have verified.
+
+A sender that delivers after being shown a self-signed, untrusted, expired or misnamed
+certificate does not authenticate the receiver: that is what opportunistic TLS (Postfix
+`may`, `encrypt`) does by design. `verify`, `secure` and `dane` senders must stop there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..model.catalogue import finding
+from ..model.findings import Finding, Verdict
+from ..model.sending import CertificateKind, ReceivedClient, ReceiveReport
+from ..model.session import DEPRECATED_TLS, TLS_VERSIONS
+from .outcome import verdict_of, worst_verdict
+
+WEAK_MARKS = ("RC4", "3DES", "_DES_", "NULL", "EXPORT", "anon")
+# OpenSSL's names for the alerts a verifying client sends about the server's certificate.
+CERTIFICATE_ALERTS: tuple[str, ...] = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_UNKNOWN")
+CERTIFICATE_ALERTS += ("CERTIFICATE_EXPIRED", "UNSUPPORTED_CERTIFICATE", "CERTIFICATE_REVOKED")
+
+
+def client_findings(client: ReceivedClient, certificate: CertificateKind) -> list[Finding]:
+    """One client's findings, in the order its session went."""
+    subject = f"{client.address} (EHLO {client.ehlo or '-'})"
+    found: list[Finding] = []
+    if client.client_hello_error is not None:
+        found.append(finding("sender.not-client-hello", subject, client.client_hello_error))
+    if client.client_hello is not None:
+        found += _offer_findings(subject, client)
+    stopped = _stopped_at_certificate(client)
+    if stopped:
+        shown = certificate.value
+        found.append(finding("sender.stopped-at-certificate", subject, f"{stopped} ({shown})"))
+    elif client.handshake_error is not None and client.client_hello_error is None:
+        found.append(finding("sender.handshake-failed", subject, client.handshake_error))
+    if client.message_sent and not client.message_over_tls:
+        found.append(
+            finding("sender.clear-text", subject, "delivered in clear text; STARTTLS was offered")
+        )
+    elif client.message_sent and certificate is not CertificateKind.PROVIDED:
+        message = f"delivered over {client.tls_version} after a certificate ({certificate.value})"
+        found.append(finding("sender.unauthenticated", subject, message))
+    if not client.message_sent and not client.starttls:
+        found.append(
+            finding("sender.no-message", subject, f"left without a message ({client.closed_by})")
+        )
+    return found
+
+
+def _offer_findings(subject: str, client: ReceivedClient) -> list[Finding]:
+    offer = client.client_hello
+    assert offer is not None
+    found: list[Finding] = []
+    known = [v for v in offer.versions if v in TLS_VERSIONS]
+    if known and max(known, key=TLS_VERSIONS.index) in DEPRECATED_TLS:
+        found.append(finding("sender.no-tls12", subject, f"offers only {', '.join(known)}"))
+    elif old := [v for v in known if v in DEPRECATED_TLS]:
+        found.append(finding("sender.offers-old-tls", subject, f"also offers {', '.join(old)}"))
+    weak = [s for s in offer.cipher_suites if any(m in s for m in WEAK_MARKS)]
+    if weak:
+        found.append(
+            finding("sender.offers-weak-ciphers", subject, f"offers {', '.join(weak[:6])}")
+        )
+    if offer.server_name is None:
+        found.append(finding("sender.no-sni", subject, "no server name (SNI) in its ClientHello"))
+    return found
+
+
+def _stopped_at_certificate(client: ReceivedClient) -> str | None:
+    """How the client stopped after seeing the certificate, if it did."""
+    error = (client.handshake_error or "").upper()
+    if any(alert in error for alert in CERTIFICATE_ALERTS):
+        return f"refused the certificate in the handshake ({client.handshake_error})"
+    if (
+        client.tls_version is not None
+        and not client.message_sent
+        and client.handshake_error is None
+    ):
+        return f"completed {client.tls_version}, then left without a message ({client.closed_by})"
+    return None
+
+
+def judge_receive(
+    *,
+    listen: str,
+    certificate: CertificateKind,
+    certificate_subject: str,
+    started_at: datetime,
+    elapsed_ms: float,
+    clients: Sequence[ReceivedClient],
+) -> ReceiveReport:
+    """Every client judged; no client at all is inconclusive (nothing was tested)."""
+    judged = []
+    for client in clients:
+        found = client_findings(client, certificate)
+        judged.append(dataclasses.replace(client, findings=tuple(found), verdict=verdict_of(found)))
+    run_findings = []
+    if not judged:
+        run_findings.append(finding("receive.no-clients", listen, "no client connected in time"))
+    verdict = worst_verdict(c.verdict for c in judged) if judged else Verdict.INCONCLUSIVE
+    return ReceiveReport(
+        listen=listen,
+        certificate=certificate,
+        certificate_subject=certificate_subject,
+        started_at=started_at,
+        elapsed_ms=elapsed_ms,
+        clients=tuple(judged),
+        findings=tuple(run_findings),
+        verdict=verdict,
+    )

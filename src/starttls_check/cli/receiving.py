@@ -1,0 +1,63 @@
+"""`--receive` on the command line: the certificate to show (generated, or the operator's
+own), then the listener; where it listens goes to stderr, the report to stdout."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from ..model.sending import ReceiveReport
+
+DEFAULT_HOSTNAME = "starttls-check.localdomain"
+
+
+def run_receive(options: Mapping[str, Any]) -> ReceiveReport:
+    from ..model.sending import CertificateKind
+    from ..run.sending import ReceiveSettings, receive_clients
+
+    address, port = options["receive"]
+    hostname = options["hostname"] or DEFAULT_HOSTNAME
+    if (options["cert"] is None) != (options["key"] is None):
+        raise UsageError("--cert and --key go together")
+    if options["cert"] is not None:
+        kind = CertificateKind.PROVIDED
+        try:
+            chain, key = Path(options["cert"]).read_bytes(), Path(options["key"]).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read --cert/--key: {exc.strerror}") from None
+    else:
+        kind = CertificateKind(options["certificate"])
+        from ..tls.self_signed import receiver_certificate
+
+        chain, key = receiver_certificate(kind, hostname)
+    settings = ReceiveSettings(
+        address=address,
+        port=port,
+        hostname=hostname,
+        certificate=kind,
+        chain_pem=chain,
+        key_pem=key,
+        clients=options["clients"],
+        deadline=options["receive_timeout"],
+        idle=options["timeout"] * 4,
+    )
+    import ssl
+
+    try:
+        return receive_clients(settings, _announce)
+    except ssl.SSLError as exc:
+        raise UsageError(f"cannot use --cert/--key: {exc.reason or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"cannot use --cert: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
+
+
+def _announce(address: str, port: int) -> None:
+    sys.stderr.write(f"starttls-check: receiving on {address}:{port}\n")
+    sys.stderr.flush()

@@ -1,0 +1,28 @@
+"""The receive mode's server-side TLS context: the certificate to show, every version
+from TLS 1.0 up so that an old sender is still measured rather than turned away."""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+import warnings
+from pathlib import Path
+
+
+def server_context(chain_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    """A server context for the chain and key (PEM); `ssl.SSLError` if they do not load.
+
+    `load_cert_chain` reads only files, so they pass through a private temporary
+    directory that is removed at once."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():  # TLS 1.0/1.1 are deprecated in Python; we mean it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+    # SECLEVEL=0 lets OpenSSL 3 complete TLS 1.0/1.1 handshakes (SHA-1 signatures).
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with tempfile.TemporaryDirectory(prefix="starttls-check-") as directory:
+        chain, key = Path(directory) / "chain.pem", Path(directory) / "key.pem"
+        chain.write_bytes(chain_pem)
+        key.write_bytes(key_pem)
+        context.load_cert_chain(chain, key)
+    return context
