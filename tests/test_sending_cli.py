@@ -83,6 +83,15 @@ def test_a_not_recorded_hop_is_never_clear_text() -> None:
         (["--headers", "-", "--deep"], "--headers does not take --deep"),
         (["--headers", "-", "--format", "junit"], "write table or json only"),
         (["--headers", "-", "--postfix-config", "x"], "give one of --headers"),
+        (["--headers", "-", "--clients", "2"], "--clients needs --receive"),
+        (["--postfix-config", "x", "--certificate", "expired"], "--certificate needs --receive"),
+        (["example.com", "--hostname", "mx.test"], "--hostname needs --receive"),
+        (["--receive", "2525"], "bad listen address '2525'"),
+        (["--receive", "example.com:25"], "bad listen address"),
+        (["--receive", "127.0.0.1:0", "--certificate", "bogus"], "Invalid value"),
+        (["--receive", "127.0.0.1:0", "--cert", "/nonexistent.pem"], "--cert and --key go"),
+        (["--receive", "127.0.0.1:0", "--cert", "/no.pem", "--key", "/no.key"], "cannot read"),
+        (["--receive", "127.0.0.1:0", "example.com"], "--receive does not take a target"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -113,3 +122,49 @@ def test_postfix_config_missing_is_a_usage_error(tmp_path: Path) -> None:
     result = cli("--postfix-config", str(tmp_path / "none.cf"))
     assert result.returncode == 2
     assert "none.cf" in result.stderr.decode()
+
+
+def test_receive_as_json_matches_the_schema() -> None:
+    import smtplib
+    import socket
+    import ssl
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = ["--receive", f"127.0.0.1:{port}", "--receive-timeout", "20", "--format", "json"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "starttls_check", *args, "--certificate", "wrong-name"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "the receiver did not listen"
+                time.sleep(0.05)
+        with smtp:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            smtp.starttls(context=context)
+            smtp.sendmail("a@sender.test", ["b@x.test"], b"Subject: t\r\n\r\nhi\r\n")
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, err
+    assert f"receiving on 127.0.0.1:{port}" in err.decode()
+    document = json.loads(out)
+    validate(document)
+    assert document["mode"] == "receive"
+    (client,) = document["report"]["clients"]
+    assert client["starttls"]
+    assert client["message_sent"]
+    assert "sender.unauthenticated" in [f["code"] for f in client["findings"]]

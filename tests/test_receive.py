@@ -1,0 +1,145 @@
+"""Receive mode against real clients on loopback: smtplib with and without STARTTLS, a
+client that sends garbage instead of a ClientHello, one that drops mid-handshake."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from starttls_check.model.sending import CertificateKind, ReceiveReport
+from starttls_check.run.sending import ReceiveSettings, receive_clients
+from starttls_check.tls.self_signed import receiver_certificate
+
+
+def _run(client: Callable[[int], None], kind: CertificateKind) -> ReceiveReport:
+    chain, key = receiver_certificate(kind, "receiver.test")
+    settings = ReceiveSettings(
+        address="127.0.0.1",
+        port=0,
+        hostname="receiver.test",
+        certificate=kind,
+        chain_pem=chain,
+        key_pem=key,
+        clients=1,
+        deadline=15.0,
+        idle=5.0,
+    )
+    listening = threading.Event()
+    bound: list[int] = []
+    result: list[ReceiveReport] = []
+
+    def on_listening(_address: str, port: int) -> None:
+        bound.append(port)
+        listening.set()
+
+    thread = threading.Thread(target=lambda: result.append(receive_clients(settings, on_listening)))
+    thread.start()
+    assert listening.wait(10)
+    try:
+        client(bound[0])
+    finally:
+        thread.join(20)
+    assert result, "the receiver did not return"
+    return result[0]
+
+
+def _smtplib(starttls: bool) -> Callable[[int], None]:
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.ehlo("sender.test")
+            if starttls:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                smtp.starttls(context=context)
+                smtp.ehlo("sender.test")
+            smtp.sendmail("a@sender.test", ["b@anywhere.test"], b"Subject: t\r\n\r\nhi\r\n")
+
+    return client
+
+
+@pytest.mark.parametrize("kind", [CertificateKind.EXPIRED, CertificateKind.WRONG_NAME])
+def test_smtplib_over_tls_without_verifying(kind: CertificateKind) -> None:
+    report = _run(_smtplib(starttls=True), kind)
+    (client,) = report.clients
+    assert client.ehlo == "sender.test"
+    assert client.starttls
+    assert client.tls_version in ("TLSv1.3", "TLSv1.2")
+    assert client.client_hello is not None
+    assert "TLSv1.3" in client.client_hello.versions
+    assert client.cipher
+    assert client.message_sent
+    assert client.message_over_tls
+    assert client.recipients == ("<b@anywhere.test>",)
+    assert "sender.unauthenticated" in {f.code for f in client.findings}
+    assert report.certificate is kind
+
+
+def test_verifying_client_stops() -> None:
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.ehlo("sender.test")
+            with pytest.raises(ssl.SSLCertVerificationError):
+                smtp.starttls(context=ssl.create_default_context())
+
+    report = _run(client, CertificateKind.UNTRUSTED)
+    (received,) = report.clients
+    assert received.starttls
+    assert received.client_hello is not None
+    assert not received.message_sent
+    assert received.handshake_error
+    assert "sender.unauthenticated" not in {f.code for f in received.findings}
+
+
+def test_smtplib_in_clear_text() -> None:
+    report = _run(_smtplib(starttls=False), CertificateKind.SELF_SIGNED)
+    (client,) = report.clients
+    assert not client.starttls
+    assert client.client_hello is None
+    assert client.message_sent
+    assert not client.message_over_tls
+    assert client.verdict.value == "fail"
+
+
+def _raw(after_starttls: bytes) -> Callable[[int], None]:
+    def client(port: int) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            reader = sock.makefile("rb")
+            reader.readline()
+            sock.sendall(b"EHLO raw.test\r\n")
+            while not reader.readline().startswith(b"250 "):
+                pass
+            sock.sendall(b"STARTTLS\r\n")
+            assert reader.readline().startswith(b"220")
+            sock.sendall(after_starttls)
+
+    return client
+
+
+def test_garbage_instead_of_client_hello() -> None:
+    report = _run(
+        _raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"\x00" * 64), CertificateKind.SELF_SIGNED
+    )
+    (client,) = report.clients
+    assert client.starttls
+    assert client.client_hello is None
+    assert client.client_hello_error
+    assert client.tls_version is None
+    assert not client.message_sent
+
+
+def test_disconnect_mid_handshake() -> None:
+    # The first bytes of a TLS handshake record, then the client goes away.
+    report = _run(
+        _raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), CertificateKind.SELF_SIGNED
+    )
+    (client,) = report.clients
+    assert client.starttls
+    assert client.tls_version is None
+    assert not client.message_sent
+    assert client.closed_by in ("client", "error", "timeout")
