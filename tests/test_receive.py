@@ -16,7 +16,15 @@ from starttls_check.run.sending import ReceiveSettings, receive_clients
 from starttls_check.tls.self_signed import receiver_certificate
 
 
-def _run(client: Callable[[int], None], kind: CertificateKind) -> ReceiveReport:
+def run_receiver(
+    client: Callable[[int], None],
+    kind: CertificateKind,
+    *,
+    done: threading.Event | None = None,
+    deadline: float = 15.0,
+) -> ReceiveReport:
+    """Listen on a free loopback port, run `client(port)`, return the receiver's report;
+    `done` is set once the receiver has its client."""
     chain, key = receiver_certificate(kind, "receiver.test")
     settings = ReceiveSettings(
         address="127.0.0.1",
@@ -26,7 +34,7 @@ def _run(client: Callable[[int], None], kind: CertificateKind) -> ReceiveReport:
         chain_pem=chain,
         key_pem=key,
         clients=1,
-        deadline=15.0,
+        deadline=deadline,
         idle=5.0,
     )
     listening = threading.Event()
@@ -37,7 +45,12 @@ def _run(client: Callable[[int], None], kind: CertificateKind) -> ReceiveReport:
         bound.append(port)
         listening.set()
 
-    thread = threading.Thread(target=lambda: result.append(receive_clients(settings, on_listening)))
+    def serve() -> None:
+        result.append(receive_clients(settings, on_listening))
+        if done is not None:
+            done.set()
+
+    thread = threading.Thread(target=serve)
     thread.start()
     assert listening.wait(10)
     try:
@@ -65,7 +78,7 @@ def _smtplib(starttls: bool) -> Callable[[int], None]:
 
 @pytest.mark.parametrize("kind", [CertificateKind.EXPIRED, CertificateKind.WRONG_NAME])
 def test_smtplib_over_tls_without_verifying(kind: CertificateKind) -> None:
-    report = _run(_smtplib(starttls=True), kind)
+    report = run_receiver(_smtplib(starttls=True), kind)
     (client,) = report.clients
     assert client.ehlo == "sender.test"
     assert client.starttls
@@ -87,7 +100,7 @@ def test_verifying_client_stops() -> None:
             with pytest.raises(ssl.SSLCertVerificationError):
                 smtp.starttls(context=ssl.create_default_context())
 
-    report = _run(client, CertificateKind.UNTRUSTED)
+    report = run_receiver(client, CertificateKind.UNTRUSTED)
     (received,) = report.clients
     assert received.starttls
     assert received.client_hello is not None
@@ -97,7 +110,7 @@ def test_verifying_client_stops() -> None:
 
 
 def test_smtplib_in_clear_text() -> None:
-    report = _run(_smtplib(starttls=False), CertificateKind.SELF_SIGNED)
+    report = run_receiver(_smtplib(starttls=False), CertificateKind.SELF_SIGNED)
     (client,) = report.clients
     assert not client.starttls
     assert client.client_hello is None
@@ -122,7 +135,7 @@ def _raw(after_starttls: bytes) -> Callable[[int], None]:
 
 
 def test_garbage_instead_of_client_hello() -> None:
-    report = _run(
+    report = run_receiver(
         _raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"\x00" * 64), CertificateKind.SELF_SIGNED
     )
     (client,) = report.clients
@@ -135,7 +148,7 @@ def test_garbage_instead_of_client_hello() -> None:
 
 def test_disconnect_mid_handshake() -> None:
     # The first bytes of a TLS handshake record, then the client goes away.
-    report = _run(
+    report = run_receiver(
         _raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), CertificateKind.SELF_SIGNED
     )
     (client,) = report.clients

@@ -191,8 +191,14 @@ def _stop(config_dir: Path, master: subprocess.Popen[bytes], pid_file: Path) -> 
 
 @contextmanager
 def running_postfix(
-    cert_chain_pem: Path, key_pem: Path, *, hostname: str = "mx.postfix.test"
+    cert_chain_pem: Path,
+    key_pem: Path,
+    *,
+    hostname: str = "mx.postfix.test",
+    extra_main_cf: str = "",
 ) -> Iterator[PostfixInstance]:
+    """`extra_main_cf` is appended to main.cf (e.g. a relayhost and smtp_tls_* settings,
+    to make the instance a sender)."""
     if os.geteuid() != 0:
         raise RuntimeError("a private Postfix instance must be started as root")
     base = Path(tempfile.mkdtemp(prefix="postfix-test-"))
@@ -204,7 +210,7 @@ def running_postfix(
     (base / "queue").mkdir(mode=0o755)
     port = _free_port()
     (config_dir / "main.cf").write_text(
-        _main_cf(base, hostname, cert_chain_pem.resolve(), key_pem.resolve())
+        _main_cf(base, hostname, cert_chain_pem.resolve(), key_pem.resolve()) + extra_main_cf
     )
     (config_dir / "master.cf").write_text(_MASTER_CF.format(port=port))
     # Postfix waits until a config file is over a second old (in case it is still being
