@@ -3,9 +3,11 @@ client that sends garbage instead of a ClientHello, one that drops mid-handshake
 
 from __future__ import annotations
 
+import shutil
 import smtplib
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Callable
 
@@ -156,3 +158,24 @@ def test_disconnect_mid_handshake() -> None:
     assert client.tls_version is None
     assert not client.message_sent
     assert client.closed_by in ("client", "error", "timeout")
+
+
+@pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
+def test_swaks_over_tls() -> None:
+    def client(port: int) -> None:
+        subprocess.run(
+            [
+                *("swaks", "--server", "127.0.0.1", "--port", str(port), "--tls"),
+                *("--helo", "swaks.test", "--from", "a@sender.test", "--to", "b@dest.test"),
+            ],
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
+
+    report = run_receiver(client, CertificateKind.SELF_SIGNED)
+    (received,) = report.clients
+    assert received.ehlo == "swaks.test"
+    assert received.starttls
+    assert received.message_sent
+    assert received.message_over_tls
