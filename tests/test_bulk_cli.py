@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -288,3 +289,32 @@ def test_dask_local_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
     assert sorted(r["ascii_domain"] for r in reports(found)) == ["d8.test", "d9.test", "s3.test"]
     assert [r["line"] for r in found if r.get("record") == "input-error"] == [3]
     assert found[-1]["aggregate"]["domains"] == 3
+
+
+def test_a_pipe_that_stays_open_still_gets_its_reports(cli: Cli) -> None:
+    with subprocess.Popen(
+        cli.args("--input", "-", "--format", "jsonl"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        child.stdin.write("d6.test\n")
+        child.stdin.flush()  # and the pipe stays open: more lines might follow
+        started = time.monotonic()
+        guard = threading.Timer(20, child.kill)  # a hang fails the test, not the suite
+        guard.start()
+        first = json.loads(child.stdout.readline())
+        report = json.loads(child.stdout.readline() or "{}")
+        guard.cancel()
+        assert time.monotonic() - started < 20
+        assert child.poll() is None
+        child.stdin.close()
+        rest = records(child.stdout.read())
+        child.wait(timeout=30)
+    assert first["record"] == "run"
+    assert report["ascii_domain"] == "d6.test"
+    assert child.returncode == 0
+    assert rest[-1]["record"] == "summary"
