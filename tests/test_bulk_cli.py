@@ -318,3 +318,11 @@ def test_a_pipe_that_stays_open_still_gets_its_reports(cli: Cli) -> None:
     assert report["ascii_domain"] == "d6.test"
     assert child.returncode == 0
     assert rest[-1]["record"] == "summary"
+
+
+def test_an_input_of_only_bad_lines_is_inconclusive(cli: Cli) -> None:
+    result = cli("--input", "-", "--format", "jsonl", stdin="not a domain\n-bad-.test\n")
+    assert result.returncode == 3, result.stderr
+    found = records(result.stdout)
+    assert [r["record"] for r in found] == ["run", "input-error", "input-error", "summary"]
+    assert found[-1]["exit_code"] == 3
