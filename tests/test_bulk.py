@@ -234,3 +234,15 @@ def test_a_421_slows_down_every_domain_using_that_address() -> None:
     assert gaps[0] >= 0.9  # after the 421, the next domain's session waited (SLOW_GAP)
     assert gaps[1] < 0.5  # and a session that went through lifted the slow-down
     assert sum(r.hosts[0].facts.tls is not None for r in reports) == 2
+
+
+def test_the_resume_done_set_holds_8_bytes_a_target() -> None:
+    from starttls_check.run.resume import DoneSet
+
+    done = DoneSet()
+    for n in range(10_000):
+        done.add(f"domain-{n}.example.com")
+    assert "domain-0.example.com" in done
+    assert "domain-9999.example.com" in done
+    assert "domain-10000.example.com" not in done
+    assert done.nbytes() <= 8 * 10_000 * 1.2  # an array's slack, not a string per target

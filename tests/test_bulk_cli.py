@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -288,3 +289,89 @@ def test_dask_local_from_the_command_line(cli: Cli, tmp_path: Path) -> None:
     assert sorted(r["ascii_domain"] for r in reports(found)) == ["d8.test", "d9.test", "s3.test"]
     assert [r["line"] for r in found if r.get("record") == "input-error"] == [3]
     assert found[-1]["aggregate"]["domains"] == 3
+
+
+def test_a_pipe_that_stays_open_still_gets_its_reports(cli: Cli) -> None:
+    with subprocess.Popen(
+        cli.args("--input", "-", "--format", "jsonl"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdin is not None
+        assert child.stdout is not None
+        child.stdin.write("d6.test\n")
+        child.stdin.flush()  # and the pipe stays open: more lines might follow
+        started = time.monotonic()
+        guard = threading.Timer(20, child.kill)  # a hang fails the test, not the suite
+        guard.start()
+        first = json.loads(child.stdout.readline())
+        report = json.loads(child.stdout.readline() or "{}")
+        guard.cancel()
+        assert time.monotonic() - started < 20
+        assert child.poll() is None
+        child.stdin.close()
+        rest = records(child.stdout.read())
+        child.wait(timeout=30)
+    assert first["record"] == "run"
+    assert report["ascii_domain"] == "d6.test"
+    assert child.returncode == 0
+    assert rest[-1]["record"] == "summary"
+
+
+def test_an_input_of_only_bad_lines_is_inconclusive(cli: Cli) -> None:
+    result = cli("--input", "-", "--format", "jsonl", stdin="not a domain\n-bad-.test\n")
+    assert result.returncode == 3, result.stderr
+    found = records(result.stdout)
+    assert [r["record"] for r in found] == ["run", "input-error", "input-error", "summary"]
+    assert found[-1]["exit_code"] == 3
+
+
+def test_progress_on_a_piped_stderr_only_when_asked(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("d7.test\nd8.test\nd9.test\n", encoding="utf-8")
+    quiet = cli("--input", str(source), "--format", "jsonl")
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    shown = cli("--input", str(source), "--format", "jsonl", "--progress")
+    assert shown.returncode == 0, shown.stderr
+    assert "3/3" in shown.stderr  # done/total
+    assert "domains/s" in shown.stderr
+    assert "0 failing" in shown.stderr
+    assert shown.stdout.count("\n") == quiet.stdout.count("\n")  # stdout is the report alone
+
+
+def test_progress_appears_when_stderr_is_a_terminal(cli: Cli, tmp_path: Path) -> None:
+    import pty
+
+    source = tmp_path / "in.txt"
+    source.write_text("d10.test\nd11.test\n", encoding="utf-8")
+    main, terminal = pty.openpty()
+    try:
+        with subprocess.Popen(
+            cli.args("--input", str(source), "--format", "jsonl"),
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+        ) as child:
+            os.close(terminal)
+            terminal = -1
+            out, _ = child.communicate(timeout=60)
+        seen = b""
+        while True:  # what the child wrote to the terminal; EIO once it has gone
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(main)
+        if terminal >= 0:
+            os.close(terminal)
+    assert child.returncode == 0
+    assert len(reports(records(out))) == 2
+    assert b"2/2" in seen
+    assert b"domains/s" in seen

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..judge.gate import exit_code
+from ..judge.gate import ExitCode, exit_code
 from ..judge.tally import Tally, gated_verdict_of
 from ..model.bulk import InputProblem
 from ..model.findings import Verdict
@@ -111,6 +111,10 @@ class Sinks:
         self.counts["input_errors"] += 1
 
     def exit_code(self) -> int:
+        # Input lines that name no target are records, not verdicts; but a run in which no
+        # domain could be checked at all must not pass a CI gate: it is inconclusive.
+        if not self.verdicts and self.counts["input_errors"]:
+            return int(ExitCode.INCONCLUSIVE)
         return int(exit_code(self.verdicts))
 
     def finish(self, *, extra: Mapping[str, int], width: int) -> None:

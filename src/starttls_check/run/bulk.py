@@ -144,24 +144,36 @@ async def stream_items(
         run = BulkRun(settings, store, bulk)
     source = _aiter(items)
     pending: set[asyncio.Task[DomainReport]] = set()
+    # The next item is read as a task of its own and raced against the domains in flight:
+    # a pipe that stays open must not hold back reports that are already done.
+    reading: asyncio.Task[Item] | None = None
     exhausted = False
     try:
         while pending or not exhausted:
-            while not exhausted and len(pending) < max(1, bulk.window):
+            if not exhausted and reading is None and len(pending) < max(1, bulk.window):
+                reading = asyncio.ensure_future(anext(source))
+            waiting: set[asyncio.Future[Any]] = set(pending)
+            if reading is not None:
+                waiting.add(reading)
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if reading is not None and reading in done:
+                done.discard(reading)
                 try:
-                    item = await anext(source)
+                    item = reading.result()
                 except StopAsyncIteration:
                     exhausted = True
-                    break
-                if isinstance(item, InputProblem):
-                    yield item
                 else:
-                    pending.add(asyncio.create_task(run.check(item)))
-            if pending:
-                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    yield task.result()
+                    if isinstance(item, InputProblem):
+                        yield item
+                    else:
+                        pending.add(asyncio.create_task(run.check(item)))
+                reading = None
+            for task in done:
+                pending.discard(task)
+                yield task.result()
     finally:
+        if reading is not None:
+            reading.cancel()
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
