@@ -20,6 +20,7 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -74,6 +75,8 @@ CERT_PARSE_ERRORS = (
 )
 
 
+# Certificates repeat: a provider's MX hosts serve one chain to every domain of a bulk run.
+@lru_cache(maxsize=512)
 def parse_certificate(der: bytes) -> x509.Certificate | str:
     """A certificate whose every part we read has been parsed once, or why it cannot be.
 
@@ -235,6 +238,7 @@ def common_name(cert: x509.Certificate) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@lru_cache(maxsize=512)
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if cert.issuer != issuer.subject:
         return False
