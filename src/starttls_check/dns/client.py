@@ -13,6 +13,7 @@ itself.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 import dns.asyncquery
@@ -76,19 +77,27 @@ class DnsClient:
 
     async def query(self, name: str, rdtype: str) -> DnsAnswer:
         """Ask for `rdtype` records of `name`; never raises for what the servers do."""
+        answer, _ = await self._ask(name, rdtype)
+        return answer
+
+    async def _ask(self, name: str, rdtype: str) -> tuple[DnsAnswer, float]:
+        """The answer, and for how many seconds it may be kept (0: not at all)."""
         try:
             async with self._in_flight:
                 answer = await self._resolver.resolve(dns.name.from_text(name), rdtype)
-        except dns.resolver.NXDOMAIN:
-            return DnsAnswer(status=DnsStatus.NXDOMAIN, detail=f"{name} does not exist")
-        except dns.resolver.NoAnswer:
-            return DnsAnswer(status=DnsStatus.NO_DATA, detail=f"{name} has no {rdtype} record")
+        except dns.resolver.NXDOMAIN as exc:
+            missing = DnsAnswer(status=DnsStatus.NXDOMAIN, detail=f"{name} does not exist")
+            responses = (exc.kwargs.get("responses") or {}).values()
+            return missing, min((_negative_ttl(r) for r in responses), default=0.0)
+        except dns.resolver.NoAnswer as exc:
+            empty = DnsAnswer(status=DnsStatus.NO_DATA, detail=f"{name} has no {rdtype} record")
+            return empty, _negative_ttl(exc.kwargs.get("response"))
         except dns.resolver.NoNameservers as exc:
-            return _no_nameservers(exc)
+            return _no_nameservers(exc), 0
         except dns.exception.Timeout:
-            return DnsAnswer(status=DnsStatus.TIMEOUT, detail="no name server answered in time")
+            return DnsAnswer(status=DnsStatus.TIMEOUT, detail="no name server answered in time"), 0
         except dns.exception.DNSException as exc:
-            return DnsAnswer(status=DnsStatus.MALFORMED, detail=str(exc)[:300])
+            return DnsAnswer(status=DnsStatus.MALFORMED, detail=str(exc)[:300]), 0
         records = tuple(rdata.to_text() for rdata in list(answer)[:MAX_RECORDS])
         chain = tuple(
             rdata.target.to_text(omit_final_dot=True)
@@ -96,9 +105,10 @@ class DnsClient:
             for rdata in rrset
         )
         authenticated = bool(answer.response.flags & dns.flags.AD)
-        return DnsAnswer(
+        found = DnsAnswer(
             status=DnsStatus.OK, records=records, cname_chain=chain, authenticated=authenticated
         )
+        return found, max(0.0, answer.expiration - time.time())
 
     async def fetch_message(
         self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType, *, dnssec: bool = False
@@ -169,3 +179,11 @@ def _server(name: object) -> str:
 def _line(exc: BaseException) -> str:
     """An exception as one bounded line: it ends up in a report."""
     return (" ".join(str(exc).split()) or type(exc).__name__)[:300]
+
+
+def _negative_ttl(response: dns.message.Message | None) -> float:
+    """How long a denial may be kept (RFC 2308 §5): the SOA's TTL, capped by its minimum."""
+    for rrset in response.authority if response is not None else ():
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+            return float(min(rrset.ttl, rrset[0].minimum))
+    return 0.0

@@ -16,8 +16,9 @@ SCHEMA_VERSION = 2
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
-# Field names per dataclass type: a bulk run serialises the same few types millions of times.
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+# Field names per type (None: not a dataclass); a bulk run serialises the same few types
+# millions of times, and `dataclasses.fields` is slow to ask each time.
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
 
 
 def to_jsonable(value: Any) -> Any:
@@ -25,9 +26,12 @@ def to_jsonable(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:
         return value
-    names = _FIELD_NAMES.get(kind)
-    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = _FIELD_NAMES.setdefault(kind, tuple(f.name for f in dataclasses.fields(value)))
+    if kind is tuple or kind is list:
+        return [to_jsonable(v) for v in value]
+    if kind not in _FIELD_NAMES:
+        is_record = dataclasses.is_dataclass(value) and not isinstance(value, type)
+        _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(value)) if is_record else None
+    names = _FIELD_NAMES[kind]
     if names is not None:
         return {name: to_jsonable(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
