@@ -24,6 +24,8 @@ def run_receiver(
     *,
     done: threading.Event | None = None,
     deadline: float = 15.0,
+    idle: float = 5.0,
+    clients: int = 1,
 ) -> ReceiveReport:
     """Listen on a free loopback port, run `client(port)`, return the receiver's report;
     `done` is set once the receiver has its client."""
@@ -35,9 +37,9 @@ def run_receiver(
         certificate=kind,
         chain_pem=chain,
         key_pem=key,
-        clients=1,
+        clients=clients,
         deadline=deadline,
-        idle=5.0,
+        idle=idle,
     )
     listening = threading.Event()
     bound: list[int] = []
@@ -148,16 +150,40 @@ def test_garbage_instead_of_client_hello() -> None:
     assert not client.message_sent
 
 
-def test_disconnect_mid_handshake() -> None:
-    # The first bytes of a TLS handshake record, then the client goes away.
+def client_hello() -> bytes:
+    """A real ClientHello, as Python's TLS client writes it."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    outgoing = ssl.MemoryBIO()
+    tls = context.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname="receiver.test")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+@pytest.mark.parametrize(
+    ("sent", "detail"),
+    [
+        (b"", "closed the connection after 220 to STARTTLS, before sending a ClientHello"),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "during its ClientHello, after 11 bytes"),
+        (None, "closed the connection during the TLS handshake, after its ClientHello"),
+    ],
+    ids=["nothing", "partial-hello", "full-hello"],
+)
+def test_disconnect_mid_handshake(sent: bytes | None, detail: str) -> None:
     report = run_receiver(
-        _raw(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), CertificateKind.SELF_SIGNED
+        _raw(client_hello() if sent is None else sent), CertificateKind.SELF_SIGNED
     )
     (client,) = report.clients
     assert client.starttls
     assert client.tls_version is None
     assert not client.message_sent
-    assert client.closed_by in ("client", "error", "timeout")
+    assert client.closed_by == "client"
+    assert client.client_hello is None if sent is not None else client.client_hello is not None
+    (failed,) = (f for f in client.findings if f.code == "sender.handshake-failed")
+    assert detail in failed.message
+    assert client.verdict.value == "fail"
 
 
 @pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")

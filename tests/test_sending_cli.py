@@ -168,3 +168,16 @@ def test_receive_as_json_matches_the_schema() -> None:
     assert client["starttls"]
     assert client["message_sent"]
     assert "sender.unauthenticated" in [f["code"] for f in client["findings"]]
+
+
+def test_receive_without_clients_exits_3_naming_the_bound_port() -> None:
+    result = cli("--receive", "127.0.0.1:0", "--receive-timeout", "1")
+    assert result.returncode == 3, result.stderr
+    first, last = result.stderr.decode().splitlines()
+    assert first.startswith("starttls-check: receiving on 127.0.0.1:")
+    port = int(first.rpartition(":")[2])
+    assert port != 0
+    assert last == f"starttls-check: no client connected to 127.0.0.1:{port} in 1 s"
+    out = result.stdout.decode()
+    assert f"receive mode on 127.0.0.1:{port}" in out
+    assert "receive.no-clients" in out

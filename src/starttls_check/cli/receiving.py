@@ -49,15 +49,24 @@ def run_receive(options: Mapping[str, Any]) -> ReceiveReport:
     import ssl
 
     try:
-        return receive_clients(settings, _announce)
+        report = receive_clients(settings, _announce)
     except ssl.SSLError as exc:
         raise UsageError(f"cannot use --cert/--key: {exc.reason or exc}") from None
     except ValueError as exc:
         raise UsageError(f"cannot use --cert: {exc}") from None
     except OSError as exc:
         raise UsageError(f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
+    if not report.clients:
+        _say(f"no client connected to {report.listen} in {settings.deadline:g} s")
+    return report
 
 
 def _announce(address: str, port: int) -> None:
-    sys.stderr.write(f"starttls-check: receiving on {address}:{port}\n")
+    from ..model.sending import listen_text
+
+    _say(f"receiving on {listen_text(address, port)}")
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(f"starttls-check: {line}\n")
     sys.stderr.flush()

@@ -145,9 +145,16 @@ class ReceivedClient:
     message_sent: bool  # the message's data was sent and accepted (then discarded)
     message_size: int
     message_over_tls: bool
-    closed_by: str  # "quit", "client" (dropped), "timeout", "limit", "error"
+    closed_by: str  # "quit", "client" (dropped), "timeout" (idle), "limit" (run ended), "error"
+    long_line: int | None  # bytes of a command line refused as too long, if one was
+    silent_ms: float  # how long the client had sent nothing when the session ended
     findings: tuple[Finding, ...]
     verdict: Verdict
+
+
+def listen_text(address: str, port: int) -> str:
+    """A listening address as reports name it: `127.0.0.1:2525`, `[::1]:2525`."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,5 +167,6 @@ class ReceiveReport:
     started_at: datetime
     elapsed_ms: float
     clients: tuple[ReceivedClient, ...]
-    findings: tuple[Finding, ...]  # about the run: no client came
+    refused_sessions: int  # connections turned away with 421: too many at once
+    findings: tuple[Finding, ...]  # about the run: no client came, sessions refused
     verdict: Verdict

@@ -26,7 +26,7 @@ def render_receive(report: ReceiveReport, *, color: bool, width: int = 100) -> s
                 Text("yes" if client.starttls else "no"),
                 safe(client.tls_version or "—"),
                 safe(client.cipher or "—"),
-                Text(_message_cell(client)),
+                safe(_message_cell(client), limit=120),
                 Text(client.verdict.value, style=VERDICT_STYLE[client.verdict]),
             )
         parts.append(table)
@@ -40,9 +40,13 @@ def render_receive(report: ReceiveReport, *, color: bool, width: int = 100) -> s
 
 
 def _message_cell(client: ReceivedClient) -> str:
-    if not client.message_sent:
-        return "none"
-    return f"{client.message_size} B, {'over TLS' if client.message_over_tls else 'CLEAR TEXT'}"
+    parts = ["none"]
+    if client.message_sent:
+        way = "over TLS" if client.message_over_tls else "CLEAR TEXT"
+        parts = [f"{client.message_size} B", way]
+    if client.mail_from:
+        parts.append(f"from {client.mail_from}")
+    return ", ".join(parts)
 
 
 def _offer_line(client: ReceivedClient) -> Text:

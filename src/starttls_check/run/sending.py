@@ -45,6 +45,7 @@ class ReceiveSettings:
     clients: int = 1
     deadline: float = 600.0  # seconds the listener waits in all
     idle: float = 60.0  # seconds one client may stay silent
+    sessions: int = 20  # clients at once; more are refused with 421
 
 
 def receive_clients(
@@ -56,13 +57,13 @@ def receive_clients(
     from cryptography import x509
 
     from ..checks.sender import judge_receive
-    from ..smtp.receiver import receive
+    from ..smtp.listener import receive
     from ..tls.server_context import server_context
 
     context = server_context(settings.chain_pem, settings.key_pem)
     subject = x509.load_pem_x509_certificate(settings.chain_pem).subject.rfc4514_string()
     started, clock = datetime.now(UTC), time.monotonic()
-    clients = asyncio.run(
+    received = asyncio.run(
         receive(
             settings.address,
             settings.port,
@@ -71,14 +72,16 @@ def receive_clients(
             clients=settings.clients,
             deadline=settings.deadline,
             idle=settings.idle,
+            sessions=settings.sessions,
             on_listening=on_listening,
         )
     )
     return judge_receive(
-        listen=f"{settings.address}:{settings.port}",
+        listen=received.listen,
         certificate=settings.certificate,
         certificate_subject=subject,
         started_at=started,
         elapsed_ms=(time.monotonic() - clock) * 1000,
-        clients=clients,
+        clients=received.clients,
+        refused=received.refused,
     )

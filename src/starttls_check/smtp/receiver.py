@@ -4,8 +4,9 @@ It accepts one message per connection for any recipient and throws it away as it
 arrives (never stored, never relayed, counted up to `MAX_MESSAGE`). After `220` to
 STARTTLS it collects the client's raw bytes until the ClientHello is complete, parses it
 (`tls.client_hello`), then hands the same bytes to an `ssl.SSLObject` over memory BIOs:
-the handshake sees exactly what was parsed. Lines are bounded, every connection has an
-idle timeout, and the listener stops after N clients or its deadline.
+the handshake sees exactly what was parsed. Every read is bounded (`READ_SIZE`), a command
+line longer than `MAX_LINE` is refused with `500` and ends the session, and every
+connection has an idle timeout. The listener is `smtp.listener`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from ..tls.client_hello import read_client_hello
 MAX_LINE = 2048  # RFC 5321 §4.5.3.1.4 allows 512 for commands, 1000 for text lines
 MAX_MESSAGE = 10 << 20
 MAX_COMMANDS = 200
+READ_SIZE = 1 << 14  # one socket read, one TLS record's worth
 
 
 class _State(Enum):
@@ -35,7 +38,7 @@ class _State(Enum):
 
 
 @dataclass
-class _Record:
+class Record:
     """What one client did, filled in as it happens."""
 
     address: str
@@ -54,6 +57,8 @@ class _Record:
     message_size: int = 0
     message_over_tls: bool = False
     closed_by: str = "client"
+    long_line: int | None = None
+    silent_ms: float = 0.0
 
     def facts(self) -> ReceivedClient:
         """The record as a report without findings (the checks add them)."""
@@ -74,20 +79,29 @@ class _Record:
             message_size=self.message_size,
             message_over_tls=self.message_over_tls,
             closed_by=self.closed_by,
+            long_line=self.long_line,
+            silent_ms=round(self.silent_ms, 1),
             findings=(),
             verdict=Verdict.PASS,
         )
 
 
-class ReceiverProtocol(asyncio.Protocol):
-    """One client's session: plaintext SMTP, the ClientHello, then SMTP inside TLS."""
+class ReceiverProtocol(asyncio.BufferedProtocol):
+    """One client's session: plaintext SMTP, the ClientHello, then SMTP inside TLS.
+
+    A buffered protocol, so that each socket read is at most `READ_SIZE` bytes: what a
+    client sends is looked at one bounded read at a time, never gathered first."""
 
     def __init__(
-        self, context: ssl.SSLContext, hostname: str, idle: float, done: Callable[[_Record], None]
+        self,
+        context: ssl.SSLContext,
+        hostname: str,
+        idle: float,
+        done: Callable[[ReceiverProtocol, Record], None],
     ) -> None:
         self._context, self._hostname, self._idle, self._done = context, hostname, idle, done
         self._transport: asyncio.Transport | None = None
-        self._record: _Record | None = None
+        self._record: Record | None = None
         self._state = _State.COMMAND
         self._buffer = bytearray()
         self._tls: ssl.SSLObject | None = None
@@ -95,18 +109,30 @@ class ReceiverProtocol(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._commands = 0
         self._over = False
+        self._read = bytearray(READ_SIZE)
+        self._last = time.monotonic()
 
-    # asyncio.Protocol
+    # asyncio.BufferedProtocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
         peer = transport.get_extra_info("peername") or ("?", 0)
-        self._record = _Record(address=str(peer[0]), port=int(peer[1]), connected_at=_now())
+        self._record = Record(address=str(peer[0]), port=int(peer[1]), connected_at=_now())
         self._touch()
         self._reply(f"220 {self._hostname} ESMTP starttls-check receive mode")
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self._read)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._read[:nbytes]))
+
     def data_received(self, data: bytes) -> None:
+        """Bytes from the client, at most `READ_SIZE` of them."""
+        if self._over:
+            return
+        self._last = time.monotonic()
         self._touch()
         if self._state is _State.HELLO:
             self._buffer += data
@@ -119,17 +145,36 @@ class ReceiverProtocol(asyncio.Protocol):
             self._lines()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self._over and self._record is not None and self._handshaking():
+            self._record.handshake_error = self._dropped_in_handshake(exc)
         self._finish("client")
+
+    def _handshaking(self) -> bool:
+        return self._state is _State.HELLO or (
+            self._tls is not None and self._record is not None and not self._record.tls_version
+        )
+
+    def _dropped_in_handshake(self, exc: Exception | None) -> str:
+        how = "reset the connection" if exc is not None else "closed the connection"
+        if self._state is not _State.HELLO:
+            return f"{how} during the TLS handshake, after its ClientHello"
+        if not self._buffer:
+            return f"{how} after 220 to STARTTLS, before sending a ClientHello"
+        return f"{how} during its ClientHello, after {len(self._buffer)} bytes of it"
 
     # the SMTP dialogue
 
     def _lines(self) -> None:
         while self._state in (_State.COMMAND, _State.DATA):
-            end = self._buffer.find(b"\n")
+            if self._state is _State.COMMAND:
+                end = self._buffer.find(b"\n", 0, MAX_LINE)  # a line is at most MAX_LINE
+                if end < 0 and len(self._buffer) >= MAX_LINE:
+                    self._refuse_long_line()
+                    return
+            else:
+                end = self._buffer.find(b"\n")
             if end < 0:
-                if len(self._buffer) > MAX_LINE and self._state is _State.COMMAND:
-                    self._close_with("500 5.5.2 line too long", "error")
-                elif self._state is _State.DATA and len(self._buffer) > MAX_LINE:
+                if self._state is _State.DATA and len(self._buffer) > MAX_LINE:
                     self._count(len(self._buffer))  # a long data line: count it, keep nothing
                     self._buffer.clear()
                 return
@@ -139,6 +184,13 @@ class ReceiverProtocol(asyncio.Protocol):
                 self._data_line(line)
             else:
                 self._command(line.rstrip(b"\r\n").decode("utf-8", "replace"))
+
+    def _refuse_long_line(self) -> None:
+        """RFC 5321 §4.5.3.1.4: `500 Line too long`; the rest of it is never read."""
+        assert self._record is not None
+        self._record.long_line = len(self._buffer)
+        self._buffer.clear()
+        self._close_with(f"500 5.5.2 line too long (more than {MAX_LINE} bytes)", "error")
 
     def _command(self, line: str) -> None:
         assert self._record is not None
@@ -254,9 +306,9 @@ class ReceiverProtocol(asyncio.Protocol):
         if self._record.tls_version is None:
             self._handshake()
             return
-        while True:
+        while not self._over:
             try:
-                chunk = self._tls.read(65536)
+                chunk = self._tls.read(READ_SIZE)
             except ssl.SSLWantReadError:
                 break
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
@@ -269,7 +321,7 @@ class ReceiverProtocol(asyncio.Protocol):
             if not chunk:
                 break
             self._buffer += chunk
-        self._lines()
+            self._lines()
         self._flush()
 
     def _flush(self) -> None:
@@ -300,12 +352,19 @@ class ReceiverProtocol(asyncio.Protocol):
             self._transport.close()
 
     def timeout(self) -> None:
-        """The idle timeout: the client said nothing for too long."""
-        self._close_with("421 4.4.2 idle timeout", "timeout")
+        """The idle timeout: the client said nothing for too long. Mid-handshake an SMTP
+        reply would be noise to the client's TLS stack, so the connection just closes."""
+        if self._handshaking():
+            self._abort("timeout")
+        else:
+            self._close_with("421 4.4.2 idle timeout", "timeout")
 
     def stop(self) -> None:
         """The listener's end (N clients reached, or its deadline): close this session."""
-        self._close_with("421 4.3.2 receive mode ending", "limit")
+        if self._handshaking():
+            self._abort("limit")
+        else:
+            self._close_with("421 4.3.2 receive mode ending", "limit")
 
     def _touch(self) -> None:
         if self._timer is not None:
@@ -320,7 +379,8 @@ class ReceiverProtocol(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
         self._record.closed_by = reason
-        self._done(self._record)
+        self._record.silent_ms = (time.monotonic() - self._last) * 1000
+        self._done(self, self._record)
 
 
 def _ssl_reason(exc: BaseException) -> str:
@@ -330,49 +390,3 @@ def _ssl_reason(exc: BaseException) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def receive(
-    address: str,
-    port: int,
-    context: ssl.SSLContext,
-    *,
-    hostname: str,
-    clients: int,
-    deadline: float,
-    idle: float = 60.0,
-    on_listening: Callable[[str, int], None] | None = None,
-) -> tuple[ReceivedClient, ...]:
-    """Listen on `address:port` until `clients` sessions ended or `deadline` seconds
-    passed; each session's facts, in the order they ended."""
-    loop = asyncio.get_running_loop()
-    finished: list[ReceivedClient] = []
-    enough = asyncio.Event()
-
-    active: set[ReceiverProtocol] = set()
-
-    def done(record: _Record) -> None:
-        if len(finished) < clients:
-            finished.append(record.facts())
-        if len(finished) >= clients:
-            enough.set()
-
-    def session() -> ReceiverProtocol:
-        protocol = ReceiverProtocol(context, hostname, idle, done)
-        active.add(protocol)
-        return protocol
-
-    server = await loop.create_server(session, address, port)
-    sockets = server.sockets
-    if on_listening is not None and sockets:
-        bound = sockets[0].getsockname()
-        on_listening(str(bound[0]), int(bound[1]))
-    try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(enough.wait(), deadline)
-    finally:
-        server.close()
-        for protocol in list(active):
-            protocol.stop()  # a no-op for a session that has ended
-        await server.wait_closed()
-    return tuple(finished)
