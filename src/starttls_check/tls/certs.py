@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -107,7 +106,22 @@ def load_der(der: bytes) -> x509.Certificate:
         return x509.load_der_x509_certificate(der)
 
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+_PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_PEM_END = b"-----END CERTIFICATE-----"
+
+
+def pem_blocks(data: bytes) -> list[bytes]:
+    """Each BEGIN ... END CERTIFICATE block, in order (found with `bytes.find`: a lazy
+    regular expression over a 200 kB system bundle costs some 3 ms)."""
+    blocks = []
+    start = data.find(_PEM_BEGIN)
+    while start >= 0:
+        end = data.find(_PEM_END, start + len(_PEM_BEGIN) + 1)
+        if end < 0:
+            break
+        blocks.append(data[start : end + len(_PEM_END)])
+        start = data.find(_PEM_BEGIN, end + len(_PEM_END))
+    return blocks
 
 
 def load_pem(data: bytes) -> tuple[list[x509.Certificate], int]:
@@ -115,13 +129,13 @@ def load_pem(data: bytes) -> tuple[list[x509.Certificate], int]:
     that parse, and how many blocks did not (one bad block must not cost all the rest)."""
     certs: list[x509.Certificate] = []
     bad = 0
-    for block in _PEM_BLOCK.findall(data):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    with warnings.catch_warnings():  # once, not per block: entering it costs ~15 us
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        for block in pem_blocks(data):
+            try:
                 certs.append(x509.load_pem_x509_certificate(block))
-        except CERT_PARSE_ERRORS:
-            bad += 1
+            except CERT_PARSE_ERRORS:
+                bad += 1
     return certs, bad
 
 
