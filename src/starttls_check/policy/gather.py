@@ -29,7 +29,7 @@ from .txt import decode_txt_rdata
 
 if TYPE_CHECKING:
     from ..dns.anchors import TrustAnchors
-from ..dns.verdict import ValidatedAnswer
+    from ..dns.verdict import ValidatedAnswer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
