@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID, NameOID
 
 from ..model.session import CertificateInfo
+from .der import spki_der
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 224
@@ -95,7 +96,7 @@ def describe_certificate(der: bytes, now: datetime) -> CertificateInfo:
     cert = parse_certificate(der)
     if isinstance(cert, str):
         return _unparseable(der, cert)
-    return _describe(cert, now)
+    return _describe(cert, der, now)
 
 
 def load_der(der: bytes) -> x509.Certificate:
@@ -139,13 +140,13 @@ def load_pem(data: bytes) -> tuple[list[x509.Certificate], int]:
     return certs, bad
 
 
-def _describe(cert: x509.Certificate, now: datetime) -> CertificateInfo:
+def _describe(cert: x509.Certificate, der: bytes, now: datetime) -> CertificateInfo:
     key_type, key_bits = key_description(cert)
     dns_names, ip_names = subject_alt_names(cert)
     hash_algorithm = signature_hash_name(cert)
-    spki = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    spki = spki_der(der)
+    if spki is None:  # not for DER that cryptography parsed; kept exact should it happen
+        spki = _encoded_spki(cert)
     return CertificateInfo(
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
@@ -164,6 +165,12 @@ def _describe(cert: x509.Certificate, now: datetime) -> CertificateInfo:
         is_ca=is_ca(cert),
         self_issued=cert.subject == cert.issuer,
     )
+
+
+def _encoded_spki(cert: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
 def _unparseable(der: bytes, reason: str) -> CertificateInfo:
