@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,7 +59,7 @@ LIBRARIES = ("click", "rich.console", "rich.table", "dns.asyncresolver", "crypto
 LIBRARIES += ("ssl", "asyncio")
 CONCURRENT_LIMIT = 1.3  # ten 1 s greetings in <= 1.3 s: concurrent, not 10 s
 GREETING_DELAY = 1.0
-SECTIONS = ("startup", "cold", "ten")
+SECTIONS = ("startup", "cold", "instructions", "ten")
 TIMEOUT = 5.0
 
 ONE_ADDRESS = "127.0.0.10"
@@ -343,6 +344,48 @@ def bench_cold_check(world: World, runs: int) -> list[Row]:
     ]
 
 
+def instructions(cmd: Sequence[str]) -> int:
+    """Instructions one run of `cmd` executes, counted by valgrind's cachegrind: steadier
+    than wall time on a small, busy machine (a few tenths of a percent run to run)."""
+    valgrind = (
+        "valgrind",
+        "--tool=cachegrind",
+        "--cache-sim=no",
+        "--cachegrind-out-file=/dev/null",
+    )
+    done = subprocess.run((*valgrind, *cmd), capture_output=True, env=ENV)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} under valgrind exited {done.returncode}")
+    found = re.search(rb"I\s+refs:\s+([0-9,]+)", done.stderr)
+    if found is None:
+        raise RuntimeError("no instruction count in valgrind's output")
+    return int(found[1].replace(b",", b""))
+
+
+def bench_cold_instructions(world: World) -> list[Row]:
+    print("\n== 2b. cold one-MX check vs libraries, instructions (cachegrind, one run each) ==")
+    if shutil.which("valgrind") is None:
+        print("  valgrind is not installed: skipped")
+        return [Row("cold check vs libraries, instructions", "no valgrind", "-", "-", None)]
+    check = instructions(world.cli_args("one.test"))
+    libraries = instructions((PY, "-c", "import " + ", ".join(LIBRARIES)))
+    bare = instructions((PY, "-c", "pass"))
+    ratio = check / libraries
+    print(f"  cold check      {check:>15,}")
+    print(f"  libraries       {libraries:>15,}")
+    print(f"  bare python     {bare:>15,}")
+    print(f"  cold check / libraries: {ratio:.2f}x (limit {LIBRARY_RATIO}x)")
+    return [
+        Row(
+            "cold check vs libraries, instructions",
+            f"{ratio:.2f}x ({check / 1e6:,.0f}M / {libraries / 1e6:,.0f}M)",
+            "-",
+            f"<= {LIBRARY_RATIO}x",
+            ratio <= LIBRARY_RATIO,
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- 3. ten MX
 
 
@@ -475,6 +518,8 @@ def main() -> int:
         print(f"\nloopback: DNS 127.0.0.1:{world.dns_port}, SMTP port {world.smtp_port}")
         if "cold" in args.only:
             rows += guarded("cold one-MX check", lambda: bench_cold_check(world, args.check_runs))
+        if "instructions" in args.only:
+            rows += guarded("cold instructions", lambda: bench_cold_instructions(world))
         if "ten" in args.only:
             rows += guarded("ten MX, 1 s greeting", lambda: bench_ten_mx(world, args.check_runs))
     world.dns.raise_errors()  # SMTP script errors are raised when their servers stop
