@@ -255,7 +255,8 @@ def test_hostile_server_text_is_inert_in_the_table(cli: Cli) -> None:
 
 
 # Modules only --input, --config, --summarize, --dask, --headers, --postfix-config or
-# --receive use, and the "did you mean" suggestions: a plain check must not pay for them.
+# --receive use, the "did you mean" suggestions, and DANE matching (secure TLSA records
+# only): a plain check of a domain without TLSA records must not pay for them.
 ONLY_FOR_OTHER_MODES = (
     "starttls_check.cli.bulk",
     "starttls_check.cli.config",
@@ -265,6 +266,7 @@ ONLY_FOR_OTHER_MODES = (
     "dask",
     "distributed",
     "difflib",
+    "starttls_check.policy.dane",
 )
 
 

@@ -97,13 +97,6 @@ class DaneResult:
     reason: str  # one sentence: why (not) authenticated
 
 
-def tlsa_owner(mx_host: str, port: int = 25) -> str:
-    """The name TLSA records for an MX live at (RFC 6698 §3): `_25._tcp.mx.example.com.`"""
-    if not 0 < port < 65536:
-        raise ValueError(f"not a TCP port: {port}")
-    return f"_{port}._tcp.{mx_host.rstrip('.').lower()}."
-
-
 def parse_tlsa_text(text: str) -> TlsaRecord | str:
     """A record from presentation text (`3 1 1 ab12...`, the hex may contain spaces, RFC
     6698 §2.2), or why it is malformed. Usages 0/1 and unknown parameters parse: they are
