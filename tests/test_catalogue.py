@@ -35,6 +35,28 @@ def test_every_entry_loads_with_every_field() -> None:
         assert all(getattr(entry.explanation, f).strip() for f in ("what", "why", "fix", "verify"))
 
 
+@pytest.mark.parametrize("area", AREAS)
+def test_each_table_read_alone_is_what_the_whole_file_says(area: str) -> None:
+    """Codes are parsed one table at a time: cutting a file at its headers must lose or add
+    nothing the file as a whole says."""
+    whole = load(area, tomllib.loads((TEXTS / f"{area}.toml").read_text(encoding="utf-8")))
+    assert [c for c in catalogue.codes() if c in whole] == list(whole)
+    assert {code: catalogue.entry(code) for code in whole} == whole
+
+
+def test_a_table_whose_header_the_cutting_misses_is_refused() -> None:
+    text = (TEXTS / "dns.toml").read_text(encoding="utf-8")
+    start = text.index('["mx.cname"]')
+    table = text[start : text.index('\n["', start) + 1]
+    assert catalogue.parse_table("dns", "mx.cname", table).code == "mx.cname"
+    hidden = table + table.replace('["mx.cname"]', "[mx.hidden]")  # not cut there
+    with pytest.raises(CatalogueError, match="holds tables"):
+        catalogue.parse_table("dns", "mx.cname", hidden)
+    cut_in_a_string = table[: table.index("'''") + 4]  # inside a multi-line string
+    with pytest.raises(CatalogueError, match=r"dns\.toml \[mx\.cname\]"):
+        catalogue.parse_table("dns", "mx.cname", cut_in_a_string)
+
+
 def unmatched(known: Iterable[str]) -> tuple[set[str], set[str]]:
     """(codes the package's source uses without an entry, entries no source uses)."""
     source = "\n".join(p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py"))

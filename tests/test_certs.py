@@ -328,3 +328,21 @@ def test_system_bundle(root: Issued, tmp_path: Path) -> None:
     combined = trust_store.load_trust_store([pem])
     assert len(combined) == len(system) + 1
     assert combined.contains(root.cert)
+
+
+def test_the_spki_read_from_the_der_is_what_cryptography_encodes() -> None:
+    """Every anchor of the system bundle (RSA and EC keys of many sizes), as the served
+    chains' `spki_sha256` is computed."""
+    from starttls_check.tls.der import spki_der
+    from starttls_check.tls.trust_store import load_pem_file, system_bundle_path
+
+    bundle = system_bundle_path()
+    if bundle is None:
+        pytest.skip("no system CA bundle here")
+    anchors = load_pem_file(bundle)
+    for cert in anchors:
+        expected = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert spki_der(cert.public_bytes(serialization.Encoding.DER)) == expected
+    assert len(anchors) > 50

@@ -254,6 +254,34 @@ def test_hostile_server_text_is_inert_in_the_table(cli: Cli) -> None:
         assert "\u202e" not in result.stdout
 
 
+# Modules only --input, --config, --summarize, --dask, --headers, --postfix-config or
+# --receive use, the "did you mean" suggestions, and DANE matching (secure TLSA records
+# only): a plain check of a domain without TLSA records must not pay for them.
+ONLY_FOR_OTHER_MODES = (
+    "starttls_check.cli.bulk",
+    "starttls_check.cli.config",
+    "starttls_check.cli.sending",
+    "starttls_check.run.bulk",
+    "starttls_check.run.sending",
+    "dask",
+    "distributed",
+    "difflib",
+    "starttls_check.policy.dane",
+)
+
+
+def test_a_plain_check_does_not_import_what_other_modes_need(cli: Cli) -> None:
+    result = cli.check("good.test", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "starttls_check.run.check" in imported  # the listing is complete
+    assert sorted(imported.intersection(ONLY_FOR_OTHER_MODES)) == []
+
+
 def test_version_and_help() -> None:
     version = subprocess.run(
         [sys.executable, "-m", "starttls_check", "--version"],

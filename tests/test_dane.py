@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from starttls_check.checks.dane import findings
 from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
+from starttls_check.dns.names import tlsa_owner
 from starttls_check.model.findings import Severity
 from starttls_check.policy.dane import (
     DaneResult,
@@ -27,7 +28,6 @@ from starttls_check.policy.dane import (
     parse_tlsa_text,
     spki_der,
     spki_sha256,
-    tlsa_owner,
     why_unusable,
 )
 

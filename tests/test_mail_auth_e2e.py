@@ -261,12 +261,12 @@ def test_without_the_public_suffix_list_the_fallback_is_unknown(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The `psl` extra missing: the organisational domain is not guessed."""
-    public_suffix._rules.cache_clear()
+    public_suffix._icann_section.cache_clear()
     monkeypatch.setattr(public_suffix, "_PACKAGE", "publicsuffixlist_not_installed")
     try:
         report = check(ORG_DMARC.format(sp="quarantine"), "sub.example.test")
     finally:
-        public_suffix._rules.cache_clear()
+        public_suffix._icann_section.cache_clear()
     (missing,) = found(report, "dmarc.").values()
     assert missing.code == "dmarc.missing"
     assert "whether its organisational domain's record applies is unknown" in missing.message

@@ -35,10 +35,11 @@ from starttls_check.demo.loopback.shared_port import servers_on_shared_port
 from starttls_check.demo.loopback.signed_zones import ZoneKeys
 from starttls_check.demo.loopback.smtp_server import Script, server_tls_context, standard_session
 from starttls_check.dns.anchors import TrustAnchors, parse_trust_anchors
+from starttls_check.dns.names import tlsa_owner
 from starttls_check.model.findings import Finding, Policy, Severity, Verdict
 from starttls_check.model.report import DomainReport, HostReport
 from starttls_check.model.settings import DnssecMode
-from starttls_check.policy.dane import spki_sha256, tlsa_owner
+from starttls_check.policy.dane import spki_sha256
 from starttls_check.run.check import check_domain_async
 
 from .harness import World, run

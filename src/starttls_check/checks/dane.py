@@ -3,9 +3,13 @@ Pure; the matching itself is in policy/dane.py."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..model.catalogue import finding
 from ..model.findings import Finding, Subject
-from ..policy.dane import DaneResult, parse_tlsa_text
+
+if TYPE_CHECKING:
+    from ..policy.dane import DaneResult
 
 
 def findings(
@@ -52,6 +56,8 @@ def _clipped(record_text: str) -> str:
 
 
 def _ignored_usage(record_text: str) -> bool:
+    from ..policy.dane import parse_tlsa_text
+
     record = parse_tlsa_text(record_text)
     return not isinstance(record, str) and record.usage in (0, 1)
 

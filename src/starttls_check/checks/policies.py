@@ -15,7 +15,6 @@ from ..model.dns import DnssecStatus, DnsStatus, TlsaLookup
 from ..model.findings import Finding, Policy
 from ..model.report import HostReport, PolicyFacts, StsMode
 from ..model.session import Phase, SessionFacts
-from ..policy.dane import spki_sha256
 from ..policy.mta_sts import FetchResult, authenticates
 from ..policy.mta_sts_txt import parse_sts_txt
 from .context import DomainContext, HostContext
@@ -77,6 +76,8 @@ def dane_dnssec(tlsa: TlsaLookup) -> tuple[DnssecStatus | None, str]:
 def served_spki(host: HostContext) -> str | None:
     """SHA-256 of the served leaf's SubjectPublicKeyInfo, as a `3 1 1` record holds it,
     computed by the code that matches TLSA records; None without a certificate."""
+    from ..policy.dane import spki_sha256
+
     chain = host.outcome.chain_der
     return spki_sha256(chain[0]) if chain else None
 

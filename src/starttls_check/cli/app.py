@@ -49,12 +49,7 @@ class Invocation:
 
 def run(invocation: Invocation) -> int:
     """Check, write outputs, and return the exit code (see gate.py)."""
-    from .config import ConfigError, load_config
-
-    try:
-        config = load_config(invocation.config) if invocation.config else None
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = _config(invocation.config) if invocation.config else None
     domains = invocation.domains or (config.domains if config else ())
     if invocation.demo and invocation.domains:
         raise UsageError("--demo checks its own domains; give no targets with it")
@@ -81,6 +76,16 @@ def run(invocation: Invocation) -> int:
         # a passing run whose report could not be written is a usage error.
         return verdict or EXIT_USAGE
     return verdict
+
+
+def _config(path: Path) -> Any:
+    """The --config file, loaded (config.py is imported only when one is given)."""
+    from .config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _settings(invocation: Invocation, config: Any, domains: Sequence[Any]) -> CheckSettings:
@@ -139,10 +144,11 @@ def _policies(
 
 def _cli_policy(invocation: Invocation, config: Any, domain: str | None) -> Policy:
     from ..model.findings import Policy
-    from .config import apply_policy
 
     policy = Policy()
     if config:
+        from .config import apply_policy
+
         policy = apply_policy(policy, config.policy)
         if domain is not None:
             policy = apply_policy(policy, config.domain_policy.get(domain, {}))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,26 +44,16 @@ class BulkRequest:
     window: int | None = None
     dask_chunk: int | None = None
 
-    def wanted(self, output_format: str, outputs: Iterable[tuple[str, Path]]) -> bool:
-        """Whether this is a bulk run rather than a plain check."""
-        streaming = output_format == "jsonl" or any(f == "jsonl" for f, _ in outputs)
-        chosen = (self.input, self.resume, self.summarize, self.dask)
-        return streaming or self.summary or any(v is not None for v in chosen)
-
 
 def run_bulk(invocation: Invocation, request: BulkRequest) -> int:
     """Check every target, streaming; return the exit code."""
-    from .app import _settings
-    from .config import ConfigError, load_config
+    from .app import _config, _settings
 
     if request.summarize is not None:
         return summarize(request.summarize, invocation.output_format)
     if invocation.demo:
         raise UsageError("--demo checks its own domains; it does not take bulk options")
-    try:
-        config = load_config(invocation.config) if invocation.config else None
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
+    config = _config(invocation.config) if invocation.config else None
     configured = config.settings.get("input") if config else None
     source = request.input if request.input is not None else configured
     targets = tuple(invocation.domains)

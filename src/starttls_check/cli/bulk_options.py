@@ -104,8 +104,16 @@ def bulk_options(command: F) -> F:
     return command
 
 
+def bulk_wanted(options: Mapping[str, Any]) -> bool:
+    """Whether these options ask for a bulk run rather than a plain check; decided here, so
+    that a plain check never imports bulk.py."""
+    formats = (options["output_format"], *(f for f, _ in options["outputs"]))
+    chosen = (options["input"], options["resume"], options["summarize"], options["dask"])
+    return "jsonl" in formats or options["summary"] or any(v is not None for v in chosen)
+
+
 def bulk_request(options: Mapping[str, Any]) -> Any:
-    """The `BulkRequest` for these options (imported only when a command runs)."""
+    """The `BulkRequest` for these options (imported only for a bulk run)."""
     from pathlib import Path  # not at start-up: pathlib costs --help a few milliseconds
 
     from .bulk import BulkRequest

@@ -16,10 +16,10 @@ from click.core import ParameterSource
 
 from .. import __version__
 from ..model.choices import OUTPUT_FORMATS, MailProtocol
-from .bulk_options import bulk_options, bulk_request
+from .bulk_options import bulk_options, bulk_request, bulk_wanted
 from .errors import EXIT_USAGE, UsageError
 from .names import POLICY_KEYS, SETTING_KEYS
-from .sending_options import sending_options
+from .sending_options import RECEIVE_ONLY, sending_options, sending_wanted
 
 EXIT_INTERNAL = 4
 
@@ -270,11 +270,11 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     }
     color = not options["no_color"] and "NO_COLOR" not in os.environ and sys.stdout.isatty()
-    from . import sending
+    if sending_wanted(options):
+        from .sending import run_sending
 
-    if sending.wanted(options):
-        sys.exit(sending.run_sending(options, given, color=color))
-    if stray := [n for n in sending.RECEIVE_ONLY if n in given]:
+        sys.exit(run_sending(options, given, color=color))
+    if stray := [n for n in RECEIVE_ONLY if n in given]:
         raise UsageError(f"--{stray[0].replace('_', '-')} needs --receive")
     if "ca_files" in given:
         given["ca_files"] = tuple(Path(p) for p in given["ca_files"])
@@ -303,11 +303,10 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         settings={k: v for k, v in given.items() if k in SETTING_KEYS},
         policy=policy,
     )
-    bulk = bulk_request(options)
-    if bulk.wanted(invocation.output_format, invocation.outputs):
+    if bulk_wanted(options):
         from .bulk import run_bulk
 
-        sys.exit(run_bulk(invocation, bulk))
+        sys.exit(run_bulk(invocation, bulk_request(options)))
     sys.exit(run(invocation))
 
 

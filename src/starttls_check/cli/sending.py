@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .sending_options import MODES, RECEIVE_ONLY
 
 if TYPE_CHECKING:
     from ..judge.sending_gate import SendingReport
     from ..model.findings import Severity
 
-MODES = ("headers", "postfix_config", "receive")
-RECEIVE_ONLY = ("clients", "receive_timeout", "cert", "key", "certificate", "hostname")
 # Options of the domain check that mean nothing here.
 FOREIGN: tuple[str, ...] = (
     "targets",
@@ -30,11 +29,6 @@ FOREIGN: tuple[str, ...] = (
 )
 FOREIGN += ("protocol", "port", "ca_files", "require_dane", "require_mta_sts", "min_tls")
 FOREIGN += ("trust_anchor", "no_policy_checks", "retries", "allow", "require_valid_cert")
-
-
-def wanted(options: Mapping[str, Any]) -> bool:
-    """Whether the command line asks for a sending-side mode."""
-    return any(options.get(m) is not None for m in MODES)
 
 
 def run_sending(options: Mapping[str, Any], given: Mapping[str, Any], *, color: bool) -> int:

@@ -3,12 +3,19 @@ decorator for the command; click only, so start-up stays light."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+MODES = ("headers", "postfix_config", "receive")
+RECEIVE_ONLY = ("clients", "receive_timeout", "cert", "key", "certificate", "hostname")
+
+
+def sending_wanted(options: Mapping[str, Any]) -> bool:
+    """Whether the command line asks for a sending-side mode (then sending.py runs it)."""
+    return any(options.get(m) is not None for m in MODES)
 
 
 def sending_options() -> Callable[[F], F]:

@@ -1,4 +1,5 @@
-"""Host-name syntax, shared by argument parsing and by what DNS hands us. Pure and light.
+"""Host-name syntax, shared by argument parsing and by what DNS hands us, and the names
+derived from a host's (TLSA owners). Pure and light.
 
 Checked label by label rather than with one pattern over the whole name: a single regular
 expression like `(label\\.?)+` backtracks exponentially on a long name that then fails, and
@@ -40,3 +41,10 @@ def to_ascii_domain(domain: str) -> str:
     """
     name = dns.name.from_text(domain, idna_codec=dns.name.IDNA_2008_Practical)
     return name.to_text(omit_final_dot=True).lower()
+
+
+def tlsa_owner(mx_host: str, port: int = 25) -> str:
+    """The name TLSA records for an MX live at (RFC 6698 §3): `_25._tcp.mx.example.com.`"""
+    if not 0 < port < 65536:
+        raise ValueError(f"not a TCP port: {port}")
+    return f"_{port}._tcp.{mx_host.rstrip('.').lower()}."

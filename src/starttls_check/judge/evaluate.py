@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checks.context import DomainContext, HostContext
 from ..checks.policies import secure_tlsa
@@ -15,7 +15,6 @@ from ..model.dns import DnsFacts, DnsStatus
 from ..model.findings import SEVERITY_RANK, Finding, Policy, Severity, Subject, Verdict
 from ..model.report import DaneVerdict, DomainReport, HostReport, MtaStsFacts, PolicyFacts
 from ..model.session import ErrorKind, Phase, SessionFacts
-from ..policy.dane import DaneResult, match_chain
 from ..policy.mta_sts import FetchResult
 from ..tls.certs import TrustStore
 from ..tls.chain_judgement import judge_chain
@@ -25,6 +24,9 @@ from .mta_sts import judge_fetch, mta_sts_facts
 from .policy import apply_policy
 from .registry import DOMAIN_CHECKS, HOST_CHECKS
 from .senders import sender_outcomes
+
+if TYPE_CHECKING:
+    from ..policy.dane import DaneResult
 
 _VERDICT_OF_SEVERITY = {
     Severity.INFO: Verdict.PASS,
@@ -143,6 +145,8 @@ def host_context(
     trust = judge_chain(outcome.chain_der, mx, store, now) if tls is not None else None
     dane: DaneResult | None = None
     if tls is not None and gathered.tlsa is not None and secure_tlsa(gathered.tlsa):
+        from ..policy.dane import match_chain  # only where there are secure TLSA records
+
         dane = match_chain(gathered.tlsa.records, outcome.chain_der, mx, now=now)
     return HostContext(
         subject=subject_of(gathered.target),

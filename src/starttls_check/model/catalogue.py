@@ -1,9 +1,10 @@
 """The finding catalogue: every code's default severity, one-line hint and long form.
 
 The texts are package data (`model/texts/*.toml`, one file per area, one table per code).
-A code's prefix names its area, and each area's file is read on the first use of one of
-its codes, then kept: parsing all of them costs about 10 ms, a cold check needs two or
-three. Codes are a contract (CHANGELOG.md, Schema): add freely, never rename.
+A code's prefix names its area. An area's file is read on the first use of one of its
+codes and cut at its table headers, and a code's table is parsed on the first use of that
+code, then kept: parsing every file costs about 10 ms, and a cold check needs a handful of
+codes. Codes are a contract (CHANGELOG.md, Schema): add freely, never rename.
 
 Hints are ready to paste: `{domain}`, `{mx}`, `{port}` and `{spki}` in a hint are filled
 from the finding's context when the finding is made (its subject, and values the check
@@ -17,7 +18,6 @@ code as `hint_<case>` (`hint_starttls`), chosen by the check.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +46,8 @@ _TEXTS = Path(__file__).with_name("texts")
 _AREA_OF_PREFIX = {prefix: area for area, prefixes in AREAS.items() for prefix in prefixes}
 _FIELDS = ("severity", "hint", "what", "why", "fix", "verify")
 _VARIANT = re.compile(r"hint_([a-z0-9]+)")
+# A table header as the data files write them: `["code"]`, alone on its line.
+_HEADER = re.compile(r'^\["([a-z0-9.-]+)"\]$', re.MULTILINE)
 
 # What each placeholder shows when its value is unknown (`--explain`, a library caller).
 EXAMPLES: MappingProxyType[str, str] = MappingProxyType(
@@ -107,7 +109,7 @@ class CatalogueError(Exception):
 
 def codes() -> tuple[str, ...]:
     """Every code, grouped by area, in file order (reads every file)."""
-    return tuple(code for area in AREAS for code in _area(area))
+    return tuple(code for area in AREAS for code in _tables(area))
 
 
 def entry(code: str) -> Entry:
@@ -115,7 +117,7 @@ def entry(code: str) -> Entry:
     area = _AREA_OF_PREFIX.get(code.split(".", 1)[0])
     if area is None:
         raise KeyError(code)
-    return _area(area)[code]
+    return _entry_of(area, code)
 
 
 def is_known(code: str) -> bool:
@@ -200,9 +202,30 @@ def subject_values(subject: Subject) -> dict[str, str]:
 
 
 @cache
-def _area(area: str) -> dict[str, Entry]:
+def _tables(area: str) -> dict[str, str]:
+    """Each code's table in `area`'s file, as text, in file order."""
     text = (_TEXTS / f"{area}.toml").read_text(encoding="utf-8")
-    return load(area, tomllib.loads(text))
+    heads = list(_HEADER.finditer(text))
+    ends = [m.start() for m in heads[1:]] + [len(text)]
+    return {m[1]: text[m.start() : end] for m, end in zip(heads, ends, strict=True)}
+
+
+@cache
+def _entry_of(area: str, code: str) -> Entry:
+    return parse_table(area, code, _tables(area)[code])
+
+
+def parse_table(area: str, code: str, text: str) -> Entry:
+    """The entry in one table's text; an error unless the text is that one table."""
+    import tomllib
+
+    try:
+        parsed = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{area}.toml [{code}]: {exc}") from None
+    if list(parsed) != [code]:  # a header written another way would hide in this text
+        raise CatalogueError(f"{area}.toml [{code}]: holds tables {sorted(parsed)}")
+    return load(area, parsed)[code]
 
 
 def load(area: str, tables: dict[str, Any]) -> dict[str, Entry]:

@@ -35,12 +35,13 @@ from cryptography import x509
 from ..dns.names import is_ascii_number
 from ..tls.certs import MAX_CHAIN, common_name, is_ca, issued_by, name_matches, parse_certificate
 from ..tls.certs import subject_alt_names as _san
+from ..tls.der import BIT_STRING, OID, SEQUENCE, spki_der
+from ..tls.der import element as _tlv
 
 DANE_TA, DANE_EE = 2, 3
 _USAGES = {0: "PKIX-TA", 1: "PKIX-EE", 2: "DANE-TA", 3: "DANE-EE"}
 _SELECTORS = {0: "Cert", 1: "SPKI"}
 _DIGESTS = {1: ("SHA2-256", hashlib.sha256, 32), 2: ("SHA2-512", hashlib.sha512, 64)}
-_SEQUENCE, _BIT_STRING, _OID, _VERSION = 0x30, 0x03, 0x06, 0xA0
 _TEXT_LIMIT = 200  # how much of an unreadable record is kept
 
 
@@ -96,13 +97,6 @@ class DaneResult:
     reason: str  # one sentence: why (not) authenticated
 
 
-def tlsa_owner(mx_host: str, port: int = 25) -> str:
-    """The name TLSA records for an MX live at (RFC 6698 §3): `_25._tcp.mx.example.com.`"""
-    if not 0 < port < 65536:
-        raise ValueError(f"not a TCP port: {port}")
-    return f"_{port}._tcp.{mx_host.rstrip('.').lower()}."
-
-
 def parse_tlsa_text(text: str) -> TlsaRecord | str:
     """A record from presentation text (`3 1 1 ab12...`, the hex may contain spaces, RFC
     6698 §2.2), or why it is malformed. Usages 0/1 and unknown parameters parse: they are
@@ -147,26 +141,6 @@ def _malformed(record: TlsaRecord) -> str | None:
     elif record.mtype == 0 and record.selector == 0 and not _is_certificate(record.data):
         return "full data (matching type 0) with selector 0 must be a DER certificate"
     return None
-
-
-def spki_der(cert_der: bytes) -> bytes | None:
-    """The SubjectPublicKeyInfo exactly as encoded in a certificate, or None if the DER is
-    not a certificate's shape."""
-    outer = _tlv(cert_der, 0)
-    tbs = _tlv(cert_der, outer[1]) if outer and outer[0] == _SEQUENCE else None
-    if tbs is None or tbs[0] != _SEQUENCE:
-        return None
-    pos = tbs[1]
-    first = _tlv(cert_der, pos)
-    if first and first[0] == _VERSION:
-        pos = first[2]
-    for _ in range(5):  # serialNumber, signature, issuer, validity, subject
-        element = _tlv(cert_der, pos)
-        if element is None:
-            return None
-        pos = element[2]
-    spki = _tlv(cert_der, pos)
-    return cert_der[pos : spki[2]] if spki and spki[0] == _SEQUENCE else None
 
 
 def spki_sha256(cert_der: bytes) -> str | None:
@@ -344,22 +318,6 @@ def _clip(text: str) -> str:
 # --- a minimal DER reader: only what SPKI extraction and shape checks need -------------
 
 
-def _tlv(data: bytes, pos: int) -> tuple[int, int, int] | None:
-    """(tag, content start, content end) of the DER element at `pos`, or None."""
-    if pos + 2 > len(data) or data[pos] & 0x1F == 0x1F:  # no multi-byte tags in certificates
-        return None
-    tag, first, start = data[pos], data[pos + 1], pos + 2
-    if first & 0x80:
-        count = first & 0x7F
-        if not 0 < count <= 4 or start + count > len(data):  # 0: indefinite length, not DER
-            return None
-        length, start = int.from_bytes(data[start : start + count], "big"), start + count
-    else:
-        length = first
-    end = start + length
-    return (tag, start, end) if end <= len(data) else None
-
-
 def _children(data: bytes, start: int, end: int) -> list[int] | None:
     tags: list[int] = []
     while start < end:
@@ -377,19 +335,19 @@ def _is_spki(data: bytes) -> bool:
     Checked by shape, not by cryptography's key loader, which refuses valid keys it does
     not support (explicit EC parameters, GOST)."""
     outer = _tlv(data, 0)
-    if outer is None or outer[0] != _SEQUENCE or outer[2] != len(data):
+    if outer is None or outer[0] != SEQUENCE or outer[2] != len(data):
         return False
     algorithm = _tlv(data, outer[1])
-    if _children(data, outer[1], outer[2]) != [_SEQUENCE, _BIT_STRING] or algorithm is None:
+    if _children(data, outer[1], outer[2]) != [SEQUENCE, BIT_STRING] or algorithm is None:
         return False
     inner = _children(data, algorithm[1], algorithm[2])
-    return inner is not None and inner[:1] == [_OID]
+    return inner is not None and inner[:1] == [OID]
 
 
 def _is_certificate(data: bytes) -> bool:
     """SEQUENCE { tbsCertificate, signatureAlgorithm, signature BIT STRING }, nothing after."""
     outer = _tlv(data, 0)
-    if outer is None or outer[0] != _SEQUENCE or outer[2] != len(data):
+    if outer is None or outer[0] != SEQUENCE or outer[2] != len(data):
         return False
     shape = _children(data, outer[1], outer[2])
-    return shape == [_SEQUENCE, _SEQUENCE, _BIT_STRING] and spki_der(data) is not None
+    return shape == [SEQUENCE, SEQUENCE, BIT_STRING] and spki_der(data) is not None

@@ -1,6 +1,7 @@
 """DMARC records (RFC 7489 §6.3-6.4) without I/O: from TXT records to problems, as
 mail_auth.py does for TLS-RPT and SPF; the organisational domain's record for a subdomain
-without its own (§6.6.3) is read here too."""
+without its own (§6.6.3) is read here too. Patterns are text, compiled on first use, as
+there."""
 
 from __future__ import annotations
 
@@ -12,23 +13,23 @@ from .mail_auth import MAILTO, RecordProblem, missing_record, select_records, tx
 # --- DMARC (RFC 7489 §6.3-6.4) ----------------------------------------------------------
 
 # §6.4: "v" *WSP "=" *WSP "DMARC1" (the version in upper case: %x44 %x4d ...).
-_DMARC = re.compile(r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|\Z)")
-_DMARC_LOOSE = re.compile(r"\s*v\s*=\s*dmarc1", re.IGNORECASE)
-_DMARC_TAG = re.compile(r"([a-z][a-z0-9_]*)[ \t]*=[ \t]*(.*)", re.IGNORECASE | re.DOTALL)
-_REPORT_SIZE = re.compile(r"[0-9]+[kmgt]?", re.IGNORECASE)
+_DMARC = r"[vV][ \t]*=[ \t]*DMARC1[ \t]*(?:;|\Z)"
+_DMARC_LOOSE = r"(?i)\s*v\s*=\s*dmarc1"
+_DMARC_TAG = r"(?is)([a-z][a-z0-9_]*)[ \t]*=[ \t]*(.*)"
+_REPORT_SIZE = r"(?i)[0-9]+[kmgt]?"
 # Each tag's valid values (lower-cased). np, psd and t are DMARCbis tags already in use.
-_DMARC_VALUES: dict[str, re.Pattern[str]] = {
-    "p": re.compile("none|quarantine|reject"),
-    "sp": re.compile("none|quarantine|reject"),
-    "np": re.compile("none|quarantine|reject"),
-    "adkim": re.compile("[rs]"),
-    "aspf": re.compile("[rs]"),
-    "pct": re.compile(r"(?=[0-9]{1,3}\Z)0*(?:100|[1-9]?[0-9])"),
-    "fo": re.compile(r"[01ds](?:[ \t]*:[ \t]*[01ds])*"),
-    "rf": re.compile(r"afrf(?:[ \t]*:[ \t]*afrf)*"),
-    "ri": re.compile("[0-9]{1,10}"),
-    "psd": re.compile("[ynu]"),
-    "t": re.compile("[yn]"),
+_DMARC_VALUES: dict[str, str] = {
+    "p": "none|quarantine|reject",
+    "sp": "none|quarantine|reject",
+    "np": "none|quarantine|reject",
+    "adkim": "[rs]",
+    "aspf": "[rs]",
+    "pct": r"(?=[0-9]{1,3}\Z)0*(?:100|[1-9]?[0-9])",
+    "fo": r"[01ds](?:[ \t]*:[ \t]*[01ds])*",
+    "rf": r"afrf(?:[ \t]*:[ \t]*afrf)*",
+    "ri": "[0-9]{1,10}",
+    "psd": "[ynu]",
+    "t": "[yn]",
 }
 
 
@@ -57,7 +58,7 @@ def lint_dmarc(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
 def _dmarc_tags(record: str) -> list[tuple[str, str]]:
     """(tag, value) after the version, in order; a part that is no tag has tag ""."""
     parts = (p.strip(" \t") for p in record.split(";")[1:])
-    tags = [(m[1].lower(), m[2]) if (m := _DMARC_TAG.fullmatch(p)) else ("", p) for p in parts]
+    tags = [(m[1].lower(), m[2]) if (m := re.fullmatch(_DMARC_TAG, p)) else ("", p) for p in parts]
     return [(tag, value) for tag, value in tags if tag or value]  # a trailing ";" is fine
 
 
@@ -86,15 +87,15 @@ def _dmarc_tag_problems(tag: str, value: str) -> list[str]:
     pattern = _DMARC_VALUES.get(tag)
     if pattern is None:
         return [f"unknown tag {tag}= (ignored by receivers)"]
-    return [] if pattern.fullmatch(value.lower()) else [f"invalid value {tag}={value}"]
+    return [] if re.fullmatch(pattern, value.lower()) else [f"invalid value {tag}={value}"]
 
 
 def _dmarc_uri_ok(uri: str) -> bool:
     """§6.4 dmarc-uri: a URI with an optional "!size"; receivers need only support mailto."""
     address, bang, size = uri.rpartition("!")
-    if bang and _REPORT_SIZE.fullmatch(size):
+    if bang and re.fullmatch(_REPORT_SIZE, size):
         uri = address
-    return MAILTO.fullmatch(uri) is not None
+    return re.fullmatch(MAILTO, uri) is not None
 
 
 def dmarc_records(txt: Sequence[str] | None) -> list[str]:
@@ -121,7 +122,7 @@ def lint_inherited_dmarc(
     if record is None:  # none there either, or several: lint_dmarc said which
         return problems
     tags = {tag: value.lower() for tag, value in reversed(_dmarc_tags(record))}
-    tag = "sp" if _DMARC_VALUES["sp"].fullmatch(tags.get("sp", "")) else "p"
+    tag = "sp" if re.fullmatch(_DMARC_VALUES["sp"], tags.get("sp", "")) else "p"
     policy = tags.get(tag, "")
     message = (
         f"no DMARC record at _dmarc.{domain}: receivers apply the organisational domain's "

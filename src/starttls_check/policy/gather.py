@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..dns.client import DnsAnswer, DnsClient
+from ..dns.names import tlsa_owner
 from ..model.dns import DnssecStatus, DnsStatus, TlsaLookup, TxtLookup
 from ..model.report import DmarcFallback, SpfQuery, SpfWalk
 from ..model.settings import DnssecMode, Nameserver, Timeouts
 from ..tls.certs import TrustStore
-from .dane import tlsa_owner
 from .dmarc import dmarc_record, dmarc_records
 from .mail_auth import spf_record
 from .mta_sts import FetchFailure, FetchResult
@@ -29,7 +29,7 @@ from .txt import decode_txt_rdata
 
 if TYPE_CHECKING:
     from ..dns.anchors import TrustAnchors
-from ..dns.verdict import ValidatedAnswer
+    from ..dns.verdict import ValidatedAnswer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

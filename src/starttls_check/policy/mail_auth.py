@@ -7,6 +7,9 @@ Each record is one string: a TXT record made of several character-strings must b
 without separators first (RFC 7208 §3.3). `None` or an empty sequence means the name has no
 TXT records; a lookup that *failed* (timeout, SERVFAIL) is a DNS finding, not "missing".
 
+Patterns are kept as text, flags inline, and matched through `re`'s own cache: each is
+compiled when a record first needs it, not when the module is imported.
+
 A record that resembles the protocol's version tag but is not one (leading space, wrong
 case where the RFC demands it, no separator) is discarded by receivers, so it is reported
 as the missing record, with the reason and the record as evidence.
@@ -35,12 +38,10 @@ def txt_records(txt: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(txt or ())
 
 
-def select_records(
-    records: tuple[str, ...], exact: re.Pattern[str], loose: re.Pattern[str]
-) -> tuple[list[str], list[str]]:
+def select_records(records: tuple[str, ...], exact: str, loose: str) -> tuple[list[str], list[str]]:
     """The records receivers use, and those that only look like one (and are discarded)."""
-    used = [r for r in records if exact.match(r)]
-    return used, [r for r in records if not exact.match(r) and loose.match(r)]
+    used = [r for r in records if re.match(exact, r)]
+    return used, [r for r in records if not re.match(exact, r) and re.match(loose, r)]
 
 
 def missing_record(code: str, name: str, lookalikes: list[str], rule: str) -> RecordProblem:
@@ -54,12 +55,12 @@ def missing_record(code: str, name: str, lookalikes: list[str], rule: str) -> Re
 # --- TLS-RPT (RFC 8460 §3) --------------------------------------------------------------
 
 # §3: "Records that do not begin with "v=TLSRPTv1;" are discarded"; %s: case-sensitive.
-_TLSRPT = re.compile(r"v=TLSRPTv1;")
-_TLSRPT_LOOSE = re.compile(r"\s*v\s*=\s*tlsrptv1", re.IGNORECASE)
-_TLSRPT_FIELD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}=[\x21-\x3a\x3c\x3e-\x7e]+")
+_TLSRPT = r"v=TLSRPTv1;"
+_TLSRPT_LOOSE = r"(?i)\s*v\s*=\s*tlsrptv1"
+_TLSRPT_FIELD = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}=[\x21-\x3a\x3c\x3e-\x7e]+"
 _HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\.?"
-MAILTO = re.compile(rf"mailto:[^@\s,;!?]+@{_HOST}(?:\?\S*)?", re.IGNORECASE)
-_HTTPS = re.compile(rf"https://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#]\S*)?", re.IGNORECASE)
+MAILTO = rf"(?i)mailto:[^@\s,;!?]+@{_HOST}(?:\?\S*)?"
+_HTTPS = rf"(?i)https://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#]\S*)?"
 
 
 def lint_tls_rpt(domain: str, txt: Sequence[str] | None) -> list[RecordProblem]:
@@ -88,13 +89,13 @@ def _tls_rpt_problems(record: str) -> list[str]:
             ruas.append(item.partition("=")[2])
         elif key.lower() == "rua":
             problems.append(f"field names are case-sensitive: write rua=, not {key}=")
-        elif item and not _TLSRPT_FIELD.fullmatch(item):
+        elif item and not re.fullmatch(_TLSRPT_FIELD, item):
             problems.append(f"malformed field {item!r}")
     if len(ruas) != 1:
         problems.append("rua= (where to send reports) is " + ("repeated" if ruas else "missing"))
     for rua in ruas[:1]:
         uris = [u.strip(" \t") for u in rua.split(",")]
-        bad = [u for u in uris if not (MAILTO.fullmatch(u) or _HTTPS.fullmatch(u))]
+        bad = [u for u in uris if not (re.fullmatch(MAILTO, u) or re.fullmatch(_HTTPS, u))]
         problems += [f"rua {u!r} is not a mailto: address or https: URL" for u in bad]
     return problems
 
@@ -103,26 +104,26 @@ def _tls_rpt_problems(record: str) -> list[str]:
 
 # §4.5: the version section is exactly "v=spf1" (ABNF: case-insensitive), ended by SP or
 # the end of the record; anything else is not an SPF record.
-_SPF = re.compile(r"v=spf1(?: |\Z)", re.IGNORECASE)
-_SPF_LOOSE = re.compile(r"\s*v\s*=\s*spf1", re.IGNORECASE)
-_MODIFIER = re.compile(r"([a-z][a-z0-9_.-]*)=(.*)", re.IGNORECASE | re.DOTALL)
-_DIRECTIVE = re.compile(r"([+\-~?]?)([a-z][a-z0-9_.-]*)(.*)", re.IGNORECASE | re.DOTALL)
+_SPF = r"(?i)v=spf1(?: |\Z)"
+_SPF_LOOSE = r"(?i)\s*v\s*=\s*spf1"
+_MODIFIER = r"(?is)([a-z][a-z0-9_.-]*)=(.*)"
+_DIRECTIVE = r"(?is)([+\-~?]?)([a-z][a-z0-9_.-]*)(.*)"
 # §7.1 macro-expand; "c", "r", "t" are for exp= only, a distinction not worth a finding.
 _MACRO = r"%\{[slodiphcrtv][0-9]*r?[.+,/_=-]*\}|%[%_-]"
 _TOPLABEL = r"(?:[a-z0-9]*[a-z][a-z0-9]*|[a-z0-9]+-[a-z0-9-]*[a-z0-9])"
-_DOMAIN_END = re.compile(rf"(?:\.{_TOPLABEL}\.?|{_MACRO})\Z", re.IGNORECASE)
+_DOMAIN_END = rf"(?i)(?:\.{_TOPLABEL}\.?|{_MACRO})\Z"
 _IP4_CIDR, _IP6_CIDR = r"(?:/(?P<v4>0|[1-9][0-9]?))", r"(?:/(?P<v6>0|[1-9][0-9]{0,2}))"
 _DUAL_CIDR = rf"(?P<cidr>{_IP4_CIDR}?(?:/{_IP6_CIDR})?)"
 # Each mechanism's text after its name (RFC 7208 §5); `dom` is a domain-spec.
 _SPF_ARGS = {
-    "all": re.compile(r""),
-    "include": re.compile(r":(?P<dom>.+)", re.DOTALL),
-    "exists": re.compile(r":(?P<dom>.+)", re.DOTALL),
-    "a": re.compile(rf"(?::(?P<dom>.+?))?{_DUAL_CIDR}", re.DOTALL),
-    "mx": re.compile(rf"(?::(?P<dom>.+?))?{_DUAL_CIDR}", re.DOTALL),
-    "ptr": re.compile(r"(?::(?P<dom>.+))?", re.DOTALL),
-    "ip4": re.compile(rf"(?P<ip4>:[0-9.]+){_IP4_CIDR}?"),
-    "ip6": re.compile(rf"(?P<ip6>:[0-9a-f:.]+){_IP6_CIDR}?", re.IGNORECASE),
+    "all": r"",
+    "include": r"(?s):(?P<dom>.+)",
+    "exists": r"(?s):(?P<dom>.+)",
+    "a": rf"(?s)(?::(?P<dom>.+?))?{_DUAL_CIDR}",
+    "mx": rf"(?s)(?::(?P<dom>.+?))?{_DUAL_CIDR}",
+    "ptr": r"(?s)(?::(?P<dom>.+))?",
+    "ip4": rf"(?P<ip4>:[0-9.]+){_IP4_CIDR}?",
+    "ip6": rf"(?i)(?P<ip6>:[0-9a-f:.]+){_IP6_CIDR}?",
 }
 _LOOKUP_TERMS = frozenset({"include", "a", "mx", "ptr", "exists", "redirect"})  # §4.6.4
 _MAX_LOOKUPS = 10
@@ -219,9 +220,9 @@ def _spf_terms(record: str) -> _SpfTerms:
     for term in record.split(" ")[1:]:  # §4.6.1: terms are separated by SP, and only SP
         if not term:
             continue
-        if modifier := _MODIFIER.fullmatch(term):
+        if modifier := re.fullmatch(_MODIFIER, term):
             _spf_modifier(terms, term, modifier[1].lower(), modifier[2])
-        elif (directive := _DIRECTIVE.fullmatch(term)) and (
+        elif (directive := re.fullmatch(_DIRECTIVE, term)) and (
             checked := _spf_mechanism(directive[2].lower(), directive[3])
         ):
             terms.directives.append((directive[1], directive[2].lower(), checked[1]))
@@ -246,7 +247,7 @@ def _spf_modifier(terms: _SpfTerms, term: str, name: str, value: str) -> None:
 def _spf_mechanism(name: str, rest: str) -> tuple[bool, str | None] | None:
     """(True, its domain-spec or None) for a well-formed mechanism; None otherwise."""
     args = _SPF_ARGS.get(name)
-    match = args.fullmatch(rest) if args else None
+    match = re.fullmatch(args, rest) if args is not None else None
     if match is None:
         return None
     groups = match.groupdict()
@@ -282,4 +283,4 @@ def _macro_string_ok(text: str) -> bool:
 
 def _domain_spec_ok(text: str) -> bool:
     """§7.1 domain-spec: a macro-string ending in ".toplabel" or a macro."""
-    return bool(text) and _macro_string_ok(text) and _DOMAIN_END.search(text) is not None
+    return bool(text) and _macro_string_ok(text) and re.search(_DOMAIN_END, text) is not None

@@ -13,7 +13,6 @@ that the judging needs no edge.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -124,8 +123,10 @@ def _read_line(reader: _PolicyReader, number: int, line: str) -> None:
 
 
 def _unknown_key(number: int, key: str) -> str:
+    from difflib import get_close_matches  # only for a policy with an unknown key
+
     normal = key.strip(_WSP).lower().replace("-", "_")
-    close = difflib.get_close_matches(normal, KNOWN_KEYS, n=1, cutoff=0.6)
+    close = get_close_matches(normal, KNOWN_KEYS, n=1, cutoff=0.6)
     suggestion = normal if normal in KNOWN_KEYS else (close[0] if close else None)
     if suggestion is None:
         return f"line {number}: unknown key {quote(key)}, ignored by senders"
