@@ -11,10 +11,11 @@ and counts the SMTP sessions it serves. The client is `starttls-check --input FI
     python benchmarks/bench_bulk.py --rss        # peak RSS at 10,000 vs 100,000 domains
 
 Every client runs with `--no-policy-checks --no-injection-probe`: one session per
-address, so sessions are comparable with sslyze's hosts. Client CPU and peak RSS come
-from the client's own rusage (its Dask workers included, once reaped); the server's
-CPU is not counted. Rates are over the whole command, start-up included, and "steady"
-between the first and the last report line. Exits 0 whatever the figures.
+address, so sessions are comparable with sslyze's hosts. Client CPU comes from the
+client's own rusage (its Dask workers included, once reaped); peak RSS is the largest
+VmHWM of the client or one of its workers in /proc; the server's CPU is not counted.
+Rates are over the whole command, start-up included, and "steady" between the first and
+the last report line. Exits 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 SHARED_ADDRESSES = 20
 SOA = "test. 300 IN SOA ns.test. hostmaster.test. 1 3600 600 86400 300\ntest. 300 IN NS ns.test.\n"
@@ -164,16 +165,45 @@ class Figures:
         )
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[list[str], float, Any]:
-    """Run `command`; its stdout lines with their arrival times, wall time, rusage."""
+def peak_rss_kb(pid: int) -> int:
+    """The largest VmHWM of `pid` and the processes under it (Dask's workers), from /proc.
+
+    Not the rusage's ru_maxrss: a child started by vfork, as subprocess starts it, carries
+    the parent's peak through exec, so it would count this script's memory too."""
+    peak, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text()
+        except OSError:
+            continue  # gone already
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+        pending += [int(child) for child in children.split()]
+    return peak
+
+
+def timed(
+    command: list[str], stamped: TextIO, env: dict[str, str] | None = None
+) -> tuple[float, Any, int]:
+    """Run `command`, writing each stdout line to `stamped` after its arrival time: kept
+    on disk, not here, and parsed after the run, so this process stays small and idle.
+    Returns wall time, rusage and peak RSS in kB."""
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     assert child.stdout
-    stamped = [(time.perf_counter(), line) for line in child.stdout]
+    peak, sampled = 0, 0.0
+    for line in child.stdout:
+        now = time.perf_counter()
+        stamped.write(f"{now - started:.6f} {line}")
+        if now - sampled > 0.1:  # a few samples a second, and at the final summary line
+            peak, sampled = max(peak, peak_rss_kb(child.pid)), now
+    peak = max(peak, peak_rss_kb(child.pid))
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - started
-    return [f"{t - started:.6f} {line}" for t, line in stamped], wall, usage
+    return time.perf_counter() - started, usage, peak
 
 
 def starttls_check(w: World, count: int, dask: str | None) -> Figures:
@@ -182,24 +212,28 @@ def starttls_check(w: World, count: int, dask: str | None) -> Figures:
     command += ["--ca-file", str(w.folder / "ca.pem"), *CLIENT_TARGETS]
     command += ["--dask", dask] if dask else []
     before = w.sessions()
-    lines, wall, usage = timed(command)
-    reports = []
-    for stamped in lines:
-        at, text = stamped.split(" ", 1)
-        record = json.loads(text)
-        if "record" not in record:
-            reports.append((float(at), record))
-    failed = sum(1 for _, r in reports if r.get("verdict") != "pass")
-    steady = reports[-1][0] - reports[0][0] if len(reports) > 1 else 0.0
+    arrivals: list[float] = []
+    verdicts: list[str] = []
+    with tempfile.TemporaryFile("w+") as stamped:
+        wall, usage, peak = timed(command, stamped)
+        stamped.seek(0)
+        for line in stamped:
+            at, text = line.split(" ", 1)
+            record = json.loads(text)
+            if "record" not in record:
+                arrivals.append(float(at))
+                verdicts.append(record.get("verdict", ""))
+    failed = sum(1 for v in verdicts if v != "pass")
+    steady = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
     return Figures(
         label=f"starttls-check{' --dask ' + dask if dask else ''}",
-        targets=len(reports),
+        targets=len(arrivals),
         sessions=w.sessions() - before,
         wall=wall,
         steady=steady,
         cpu=usage.ru_utime + usage.ru_stime,
-        rss_mb=usage.ru_maxrss / 1024,
-        failed=failed + count - len(reports),
+        rss_mb=peak / 1024,
+        failed=failed + count - len(arrivals),
     )
 
 
@@ -220,7 +254,9 @@ def sslyze(w: World, hosts: int, scan: list[str], label: str) -> Figures:
     command = [str(sslyze_bin()), "--targets_in", str(targets), "--starttls", "smtp"]
     command += ["--json_out", str(w.folder / "sslyze.json"), "--quiet", *scan]
     before = w.sessions()
-    _, wall, usage = timed(command, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    with tempfile.TemporaryFile("w+") as stamped:
+        wall, usage, peak = timed(command, stamped, env=env)
     results = json.loads((w.folder / "sslyze.json").read_text())["server_scan_results"]
     completed = sum(1 for r in results if r.get("scan_status") == "COMPLETED")
     return Figures(
@@ -230,7 +266,7 @@ def sslyze(w: World, hosts: int, scan: list[str], label: str) -> Figures:
         wall=wall,
         steady=0.0,
         cpu=usage.ru_utime + usage.ru_stime,
-        rss_mb=usage.ru_maxrss / 1024,
+        rss_mb=peak / 1024,
         failed=len(lines) - completed,
     )
 
