@@ -166,9 +166,9 @@ def client_hello() -> bytes:
 @pytest.mark.parametrize(
     ("sent", "detail"),
     [
-        (b"", "closed the connection after 220 to STARTTLS, before sending a ClientHello"),
+        (b"", "the connection after 220 to STARTTLS, before sending a ClientHello"),
         (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "during its ClientHello, after 11 bytes"),
-        (None, "closed the connection during the TLS handshake, after its ClientHello"),
+        (None, "the connection during the TLS handshake, after its ClientHello"),
     ],
     ids=["nothing", "partial-hello", "full-hello"],
 )
@@ -184,6 +184,9 @@ def test_disconnect_mid_handshake(sent: bytes | None, detail: str) -> None:
     assert client.client_hello is None if sent is not None else client.client_hello is not None
     (failed,) = (f for f in client.findings if f.code == "sender.handshake-failed")
     assert detail in failed.message
+    # A client that closes with our ServerHello unread in its buffer makes its kernel send
+    # a reset: which of the two the receiver sees is a race, both are reported truthfully.
+    assert "closed the connection" in failed.message or "reset the connection" in failed.message
     assert client.verdict.value == "fail"
 
 
