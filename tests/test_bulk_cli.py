@@ -374,3 +374,93 @@ def test_progress_appears_when_stderr_is_a_terminal(cli: Cli, tmp_path: Path) ->
     assert len(reports(records(out))) == 2
     assert b"2/2" in seen
     assert b"domains/s" in seen
+
+
+def _one_usage_line(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("starttls-check: error: ")
+    for word in words:
+        assert word in line
+
+
+def test_the_input_file_is_never_also_the_results_file(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("d1.test\n", encoding="utf-8")
+    _one_usage_line(cli("--input", str(source), "--resume", str(source)), "input file")
+    _one_usage_line(cli("--input", str(source), "--output", f"jsonl:{source}"), "input file")
+    assert source.read_text(encoding="utf-8") == "d1.test\n"
+    results = tmp_path / "r.jsonl"
+    both = cli("--input", str(source), "--resume", str(results), "--output", f"jsonl:{results}")
+    _one_usage_line(both, "are one file")
+    assert not results.exists()
+    _one_usage_line(cli("--input", str(source), "--resume", "-"), "--resume needs a file")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["d1.test\nd2.test", '{"domain": "d1.test"}\n', '{\n  "schema": "starttls-check/report"\n}\n'],
+    ids=["domain-list", "other-json-lines", "json-report"],
+)
+def test_resume_refuses_a_file_it_did_not_write(cli: Cli, tmp_path: Path, content: str) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("d1.test\n", encoding="utf-8")
+    victim = tmp_path / "victim.txt"
+    victim.write_text(content, encoding="utf-8")
+    _one_usage_line(cli("--input", str(source), "--resume", str(victim)), "not a starttls-check")
+    assert victim.read_text(encoding="utf-8") == content  # nothing cut, nothing appended
+
+
+def test_summarize_takes_only_a_file_this_tool_wrote(cli: Cli, tmp_path: Path) -> None:
+    listing = tmp_path / "domains.txt"
+    listing.write_text("d1.test\n", encoding="utf-8")
+    _one_usage_line(cli("--summarize", str(listing)), "not a starttls-check")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    _one_usage_line(cli("--summarize", str(empty)), "empty")
+    out = tmp_path / "out.jsonl"
+    assert cli("d2.test", "--output", f"jsonl:{out}").returncode == 0
+    _one_usage_line(cli("--summarize", str(out), "d3.test"), "no targets")
+    _one_usage_line(cli("--summarize", str(out), "--input", str(listing)), "no targets")
+    _one_usage_line(cli("--summarize", str(out), "--format", "junit"), "table, markdown or json")
+
+
+def test_an_empty_input_is_inconclusive(cli: Cli) -> None:
+    for given in ("", "# only a comment\n\n"):
+        result = cli("--input", "-", "--format", "jsonl", stdin=given)
+        assert result.returncode == 3, result.stderr
+        assert records(result.stdout)[-1]["exit_code"] == 3
+
+
+def test_a_one_column_csv_header_is_skipped(cli: Cli) -> None:
+    result = cli("--input", "-", "--format", "jsonl", stdin="Domain\nd12.test\n")
+    assert result.returncode == 0, result.stderr
+    found = records(result.stdout)
+    assert [r["ascii_domain"] for r in reports(found)] == ["d12.test"]
+    assert not [r for r in found if r.get("record") == "input-error"]
+
+
+def test_a_config_naming_the_input_is_enough(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "list.txt").write_text("d13.test\n", encoding="utf-8")
+    config = tmp_path / "check.toml"
+    config.write_text('input = "list.txt"\n', encoding="utf-8")
+    result = cli("--config", str(config), "-q")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("d13.test: PASS — ")
+
+
+def test_progress_into_a_pipe_comes_while_the_run_goes_on(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(SLOW) + "\n", encoding="utf-8")  # about 4 s, one at a time
+    args = ("--input", str(source), "--format", "jsonl", "--progress", "--window", "1")
+    with cli.start(*args) as child:
+        assert child.stderr is not None
+        first = child.stderr.readline()
+        still_running = child.poll() is None
+        _, rest = child.communicate(timeout=60)
+    assert still_running, "the first progress line came only at the end"
+    assert first.startswith("progress: ")
+    assert f"/{len(SLOW)} (" in first
+    assert "domains/s" in first
+    assert "failing" in first
+    assert rest.strip().splitlines()[-1].startswith(f"progress: {len(SLOW)}/{len(SLOW)} (100%)")

@@ -126,3 +126,14 @@ def test_a_dead_workers_chunk_is_redone(world: CheckSettings, cluster: Any) -> N
     assert killed.is_set()
     assert sorted(found) == sorted(SHARED + OWN)  # every domain once, none lost
     assert time.monotonic() - started < 60
+
+
+def test_a_scheduler_that_cannot_be_reached_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from starttls_check.run import dask_run
+
+    monkeypatch.setattr(dask_run, "CONNECT", "1s")  # a real connection, refused: no wait needed
+    settings = CheckSettings(nameservers=())
+    with pytest.raises(dask_run.DaskUnavailable, match=r"cannot reach the Dask scheduler at tcp"):
+        run_on_dask("tcp://127.0.0.1:1", iter(()), settings, BulkSettings(), print, print)

@@ -17,6 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .errors import UsageError
 
+SUMMARY_FORMATS = ("table", "markdown", "json")
+
 if TYPE_CHECKING:
     from ..dns.targets import Target
     from ..model.bulk import InputProblem
@@ -50,6 +52,12 @@ def run_bulk(invocation: Invocation, request: BulkRequest) -> int:
     from .app import _config, _settings
 
     if request.summarize is not None:
+        if invocation.domains or request.input is not None:
+            raise UsageError(
+                "--summarize reads a finished file: give no targets or --input with it"
+            )
+        if invocation.output_format not in SUMMARY_FORMATS:
+            raise UsageError("--summarize writes --format table, markdown or json")
         return summarize(request.summarize, invocation.output_format)
     if invocation.demo:
         raise UsageError("--demo checks its own domains; it does not take bulk options")
@@ -62,7 +70,11 @@ def run_bulk(invocation: Invocation, request: BulkRequest) -> int:
     if not targets and source is None:
         raise UsageError("give targets, --input FILE (or - for stdin), or a --config listing some")
     if request.summary and invocation.output_format not in ("table", "markdown", "jsonl"):
-        raise UsageError("--summary goes with --format table, markdown or jsonl")
+        raise UsageError(
+            "--summary goes with --format table, markdown or jsonl "
+            "(for JSON: --summarize FILE --format json)"
+        )
+    _distinct_files(None if source is None else str(source), request.resume, invocation.outputs)
     settings = _settings(invocation, config, targets)
     stream = _open_input(str(source)) if source is not None else None
     try:
@@ -80,7 +92,7 @@ def _run(
     stream: IO[str] | None,
 ) -> int:
     from ..judge.tally import Tally
-    from ..run.resume import Resumed, load_resume
+    from ..run.resume import NotJsonl, Resumed, load_resume
     from .bulk_sinks import Sinks
     from .progress import Progress
 
@@ -97,6 +109,8 @@ def _run(
                 resumed = load_resume(request.resume, sinks.seen_before)
             except OSError as exc:
                 raise UsageError(f"cannot read {request.resume}: {exc.strerror}") from None
+            except NotJsonl as exc:
+                raise UsageError(f"--resume: {exc}; give a new file, or one a run wrote") from None
             sinks.add_resume_file(request.resume)
         show = request.progress or sys.stderr.isatty()
         with Progress(enabled=show, total=_total(targets, stream) if show else None) as progress:
@@ -278,6 +292,35 @@ def _pending(
         yield item
 
 
+def _distinct_files(
+    source: str | None, resume: Path | None, outputs: tuple[tuple[str, Path], ...]
+) -> None:
+    """The input, the resumed file and each output are different files: a run that read
+    its own output would never end, and two writers of one file interleave their lines."""
+    if resume is not None and str(resume) == "-":
+        raise UsageError("--resume needs a file: it reads it back, then appends to it")
+    named = [(f"--output {fmt}:{path}", path) for fmt, path in outputs]
+    if resume is not None:
+        named.append((f"--resume {resume}", resume))
+    if source is not None and source != "-":
+        for label, path in named:
+            if _same_file(Path(source), path):
+                raise UsageError(f"{label} is the input file: give the results a file of their own")
+    for number, (label, path) in enumerate(named):
+        for other, other_path in named[number + 1 :]:
+            if _same_file(path, other_path):
+                raise UsageError(f"{label} and {other} are one file: give each its own")
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one does not exist yet: compare where they would be
+        return one.resolve() == other.resolve()
+
+
 def _open_input(source: str) -> IO[str]:
     """The input file, or stdin for `-`; an unreadable file is a usage error."""
     if source == "-":
@@ -313,17 +356,27 @@ def summarize(path: Path, output_format: str) -> int:
 
     from ..judge.tally import Tally
     from ..render.aggregate import render_aggregate
+    from ..run.resume import MAX_RECORD, is_run_record
 
     tally = Tally()
     try:
         with path.open("rb") as stream:
-            for raw in stream:
+            first = True
+            while raw := stream.readline(MAX_RECORD):
                 try:
                     doc = json.loads(raw)
                 except ValueError:
-                    continue  # a half-written last line
+                    doc = None  # a half-written last line
+                if first and not is_run_record(doc):
+                    raise UsageError(
+                        f"{path} is not a starttls-check JSON Lines file "
+                        "(write one with --format jsonl, --output jsonl:FILE or --resume)"
+                    )
+                first = False
                 if isinstance(doc, dict) and "record" not in doc and "verdict" in doc:
                     tally.add(doc)
+            if first:
+                raise UsageError(f"{path} is empty: it holds no run to summarize")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     sys.stdout.write(render_aggregate(tally.as_json(), output_format, width=_width()))

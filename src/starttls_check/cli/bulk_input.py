@@ -55,8 +55,8 @@ def parse_line(text: str, number: int) -> Target | InputProblem | None:
     if "," in body or body.startswith('"'):
         fields = next(csv.reader([body]), [""])
         body = fields[0].strip() if fields else ""
-        if number == 1 and body.lower() in _HEADERS:
-            return None
+    if number == 1 and body.lower() in _HEADERS:  # a CSV's header, one column or more
+        return None
     try:
         return parse_target(body)
     except ValueError as exc:

@@ -112,6 +112,19 @@ def bulk_wanted(options: Mapping[str, Any]) -> bool:
     return "jsonl" in formats or options["summary"] or any(v is not None for v in chosen)
 
 
+def config_names_input(config: Any) -> bool:
+    """Whether the --config file (a Path, or None) names an input: that alone asks for a
+    bulk run. A file that cannot be loaded is reported by the run that loads it."""
+    if config is None:
+        return False
+    from .config import ConfigError, load_config
+
+    try:
+        return load_config(config).settings.get("input") is not None
+    except ConfigError:
+        return False
+
+
 def bulk_request(options: Mapping[str, Any]) -> Any:
     """The `BulkRequest` for these options (imported only for a bulk run)."""
     from pathlib import Path  # not at start-up: pathlib costs --help a few milliseconds

@@ -112,8 +112,8 @@ class Sinks:
 
     def exit_code(self) -> int:
         # Input lines that name no target are records, not verdicts; but a run in which no
-        # domain could be checked at all must not pass a CI gate: it is inconclusive.
-        if not self.verdicts and self.counts["input_errors"]:
+        # domain could be checked at all (an empty input too) must not pass a CI gate.
+        if not self.verdicts:
             return int(ExitCode.INCONCLUSIVE)
         return int(exit_code(self.verdicts))
 

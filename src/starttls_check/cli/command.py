@@ -16,7 +16,7 @@ from click.core import ParameterSource
 
 from .. import __version__
 from ..model.choices import OUTPUT_FORMATS, MailProtocol
-from .bulk_options import bulk_options, bulk_request, bulk_wanted
+from .bulk_options import bulk_options, bulk_request, bulk_wanted, config_names_input
 from .errors import EXIT_USAGE, UsageError
 from .names import POLICY_KEYS, SETTING_KEYS
 from .sending_options import RECEIVE_ONLY, sending_options, sending_wanted
@@ -303,7 +303,7 @@ def command(ctx: click.Context, /, **options: Any) -> None:
         settings={k: v for k, v in given.items() if k in SETTING_KEYS},
         policy=policy,
     )
-    if bulk_wanted(options):
+    if bulk_wanted(options) or (not invocation.demo and config_names_input(invocation.config)):
         from .bulk import run_bulk
 
         sys.exit(run_bulk(invocation, bulk_request(options)))

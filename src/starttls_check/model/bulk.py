@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+JSONL_SCHEMA = "starttls-check/jsonl"  # the `schema` of the `run` record that opens a run
+JSONL_SCHEMA_VERSION = 1
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InputProblem:

@@ -16,12 +16,9 @@ from typing import Any
 from .. import __version__
 from ..judge.gate import gated_verdict
 from ..judge.tally import Tally
-from ..model.bulk import InputProblem
+from ..model.bulk import JSONL_SCHEMA, JSONL_SCHEMA_VERSION, InputProblem
 from ..model.report import DomainReport
 from ..model.serialize import to_jsonable
-
-JSONL_SCHEMA = "starttls-check/jsonl"
-JSONL_SCHEMA_VERSION = 1
 
 
 def line(record: Mapping[str, Any]) -> str:

@@ -24,10 +24,11 @@ from .check import CheckSettings
 
 PER_WORKER = 2  # chunks in flight per worker: one running, one queued behind it
 DEFAULT_LOCAL_WORKERS = 2
+CONNECT = "10s"  # to reach the scheduler: a wrong address fails in seconds, not Dask's 30
 
 
 class DaskUnavailable(RuntimeError):
-    """The `dask` extra is not installed."""
+    """The `dask` extra is not installed, or the scheduler cannot be reached."""
 
 
 def check_chunk(
@@ -79,7 +80,13 @@ def run_on_dask(
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
-    client = distributed.Client(cluster if cluster is not None else address)
+    try:
+        client = distributed.Client(cluster if cluster is not None else address, timeout=CONNECT)
+    except (OSError, TimeoutError) as exc:  # Dask's "Timed out trying to connect to ..."
+        if cluster is not None:
+            cluster.close()
+        reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise DaskUnavailable(f"cannot reach the Dask scheduler at {address}: {reason}") from None
     totals = {"sessions_opened": 0, "sessions_reused": 0}
     try:
         workers = max(1, len(client.scheduler_info()["workers"]))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..model.bulk import JSONL_SCHEMA
+
 MAX_RECORD = 64 * 1024 * 1024  # a line longer than this is not one of ours
 
 
@@ -57,6 +59,10 @@ class DoneSet:
         return self._hashes.buffer_info()[1] * self._hashes.itemsize
 
 
+class NotJsonl(ValueError):
+    """The file is not one this tool wrote: appending to it would mangle someone's data."""
+
+
 @dataclass(slots=True)
 class Resumed:
     """What the file already holds."""
@@ -69,7 +75,8 @@ class Resumed:
 
 def load_resume(path: Path, seen: Callable[[Mapping[str, Any]], None] | None = None) -> Resumed:
     """Read `path` (absent: nothing done); cut a half-written last line off the file.
-    `seen` gets every report document, for the summary and the exit code."""
+    `seen` gets every report document, for the summary and the exit code. A file whose
+    first line is not a run's opening record raises `NotJsonl`, before anything is cut."""
     resumed = Resumed()
     try:
         stream = path.open("rb+")
@@ -81,6 +88,8 @@ def load_resume(path: Path, seen: Callable[[Mapping[str, Any]], None] | None = N
             doc = _record(raw)
             if doc is None and not raw.endswith(b"\n"):
                 break  # the half line a killed run left
+            if whole == 0 and not is_run_record(doc):
+                raise NotJsonl(f"{path} is not a starttls-check JSON Lines file")
             whole += len(raw)
             if doc is None:
                 continue  # not ours, or damaged: its domain (if any) is done again
@@ -96,6 +105,11 @@ def load_resume(path: Path, seen: Callable[[Mapping[str, Any]], None] | None = N
             stream.truncate(whole)
             resumed.cut_bytes = size - whole
     return resumed
+
+
+def is_run_record(doc: Mapping[str, Any] | None) -> bool:
+    """Whether `doc` is the record that opens every run's lines (and so every file)."""
+    return doc is not None and doc.get("record") == "run" and doc.get("schema") == JSONL_SCHEMA
 
 
 def _record(raw: bytes) -> dict[str, Any] | None:
