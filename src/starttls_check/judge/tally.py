@@ -67,20 +67,31 @@ def facets(doc: Mapping[str, Any]) -> dict[str, str]:
 
 
 def provider_of(doc: Mapping[str, Any]) -> str:
-    """The registrable domain of the most preferred MX host (or the host itself)."""
-    hosts = sorted(
-        (
-            (h.get("preference", 0), h.get("name", ""))
-            for h in (doc.get("dns") or {}).get("hosts") or []
-        ),
-    )
+    """The registrable domain of the most preferred MX host (or the host itself); an
+    address named directly is its own provider. A domain with neither MX nor an address
+    of its own to stand in for one (RFC 5321 §5.1) has no mail host at all: `NO_MX`."""
+    found = (doc.get("dns") or {}).get("hosts") or []
+    usable = [h for h in found if not (h.get("implicit") and not h.get("addresses"))]
+    hosts = sorted((h.get("preference", 0), str(h.get("name", ""))) for h in usable)
     if not hosts or not hosts[0][1]:
         return NO_MX
-    name = str(hosts[0][1])
+    name = hosts[0][1]
+    if _is_address(name):
+        return name
     try:
         return registrable_domain(name) or name
     except PublicSuffixListMissing:
         return name
+
+
+def _is_address(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(slots=True)
@@ -113,7 +124,7 @@ class Tally:
         """Counts and shares overall, and for the `top` providers by domains."""
         providers = [
             {"provider": name, "domains": count, **_shares(self.providers[name], count)}
-            for name, count in self.provider_domains.most_common(top)
+            for name, count in sorted(self.provider_domains.items(), key=_most_first)[:top]
         ]
         return {
             "domains": self.domains,
@@ -121,6 +132,11 @@ class Tally:
             "providers": providers,
             "providers_total": len(self.providers),
         }
+
+
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    """Most domains first, ties by name: the same file summarizes the same way each time."""
+    return -item[1], item[0]
 
 
 def _counters() -> dict[str, Counter[str]]:
