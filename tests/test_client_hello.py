@@ -109,3 +109,13 @@ def test_every_corruption_of_a_real_hello_is_handled() -> None:
         corrupt = data[:index] + b"\xff" + data[index + 1 :]
         result = read_client_hello(corrupt)
         assert result.complete or result.needed > len(corrupt) or result.needed <= MAX_HELLO + 5
+
+
+def test_tls12_hash_signature_pairs_have_names() -> None:
+    """OpenSSL at SECLEVEL=0 still offers SHA-224 and DSA pairs: named, not `0x0303`."""
+    data = hello(maximum=ssl.TLSVersion.TLSv1_2, ciphers="DEFAULT:@SECLEVEL=0")
+    offer = read_client_hello(data).offer
+    assert offer is not None
+    unnamed = [s for s in offer.signature_algorithms if s.startswith("0x")]
+    assert unnamed == []
+    assert {"ecdsa_sha224", "dsa_sha256"} <= set(offer.signature_algorithms)

@@ -16,7 +16,7 @@ import pytest
 
 from starttls_check.model.sending import CertificateKind, ReceiveReport
 from starttls_check.run.sending import ReceiveSettings, receive_clients
-from starttls_check.tls.self_signed import receiver_certificate
+from starttls_check.tls.self_signed import receiver_certificates
 
 
 def run_receiver(
@@ -30,14 +30,12 @@ def run_receiver(
 ) -> ReceiveReport:
     """Listen on a free loopback port, run `client(port)`, return the receiver's report;
     `done` is set once the receiver has its client."""
-    chain, key = receiver_certificate(kind, "receiver.test")
     settings = ReceiveSettings(
         address="127.0.0.1",
         port=0,
         hostname="receiver.test",
         certificate=kind,
-        chain_pem=chain,
-        key_pem=key,
+        certificates=receiver_certificates(kind, "receiver.test"),
         clients=clients,
         deadline=deadline,
         idle=idle,
@@ -230,3 +228,89 @@ def test_swaks_over_tls() -> None:
     assert received.closed_by == "quit"
     (found,) = (f for f in received.findings if f.code == "sender.unauthenticated")
     assert "self-signed" in found.message
+
+
+def _unverifying_tls12_rsa_only() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")  # needs an RSA key on the server
+    return context
+
+
+def test_a_sender_with_rsa_suites_only_meets_the_flaw_not_a_cipher_mismatch() -> None:
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.starttls(context=_unverifying_tls12_rsa_only())
+            smtp.sendmail("a@sender.test", ["b@dest.test"], b"Subject: t\r\n\r\nhi\r\n")
+
+    report = run_receiver(client, CertificateKind.EXPIRED)
+    (received,) = report.clients
+    assert received.handshake_error is None
+    assert (received.tls_version, received.cipher) == ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256")
+    assert "sender.unauthenticated" in {f.code for f in received.findings}
+
+
+@pytest.mark.parametrize("ending", ["quit", "drop-in-data"])
+def test_a_transaction_after_an_unverifiable_certificate_is_not_stopping(ending: str) -> None:
+    """An address-verification probe (MAIL, RCPT, QUIT) or a drop in mid-message: the
+    sender went on past the certificate; it is not credited with stopping there."""
+
+    def client(port: int) -> None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.starttls(context=context)
+            smtp.ehlo("probe.test")
+            assert smtp.mail("<>", ["SIZE=12"])[0] == 250
+            assert smtp.rcpt("<b@dest.test>")[0] == 250
+            if ending == "quit":
+                smtp.quit()
+                return
+            assert smtp.docmd("DATA")[0] == 354
+            smtp.send(b"Subject: half a message\r\n")
+            smtp.close()  # the connection drops in mid-message
+
+    report = run_receiver(client, CertificateKind.SELF_SIGNED)
+    (received,) = report.clients
+    codes = {f.code for f in received.findings}
+    assert "sender.stopped-at-certificate" not in codes
+    assert "sender.unauthenticated" in codes
+    assert received.mail_over_tls
+    assert not received.message_sent
+    assert received.mail_from == "<>"  # the SIZE parameter is not the sender
+    assert received.verdict.value == "warn"
+
+
+def test_starttls_inside_tls_is_refused_as_postfix_refuses_it() -> None:
+    replies: list[tuple[int, bytes]] = []
+
+    def client(port: int) -> None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.starttls(context=context)
+            smtp.ehlo("again.test")
+            replies.append(smtp.docmd("STARTTLS"))
+
+    run_receiver(client, CertificateKind.SELF_SIGNED)
+    assert replies == [(554, b"5.5.1 Error: TLS already active")]
+
+
+def test_each_clients_offer_line_names_that_client() -> None:
+    from starttls_check.render.receive_table import render_receive
+
+    def two_clients(port: int) -> None:
+        _smtplib(starttls=True)(port)
+        _smtplib(starttls=True)(port)
+
+    report = run_receiver(two_clients, CertificateKind.SELF_SIGNED, clients=2)
+    text = render_receive(report, color=False, width=200)
+    offers = [line for line in text.splitlines() if " offered: " in line]
+    ports = {client.port for client in report.clients}
+    assert len(offers) == len(ports) == 2
+    for line, client in zip(offers, report.clients, strict=True):
+        assert line.startswith(f"127.0.0.1:{client.port} (EHLO sender.test) offered: ")

@@ -92,6 +92,18 @@ def test_a_not_recorded_hop_is_never_clear_text() -> None:
         (["--receive", "127.0.0.1:0", "--cert", "/nonexistent.pem"], "--cert and --key go"),
         (["--receive", "127.0.0.1:0", "--cert", "/no.pem", "--key", "/no.key"], "cannot read"),
         (["--receive", "127.0.0.1:0", "example.com"], "--receive does not take a target"),
+        (["--receive", "127.0.0.1:0", "--input", "x"], "--receive does not take --input"),
+        (["--receive", "127.0.0.1:0", "--resume", "r.jsonl"], "does not take --resume"),
+        (["--receive", "127.0.0.1:0", "--dask", "local"], "does not take --dask"),
+        (["--receive", "127.0.0.1:0", "--ehlo", "a.test"], "does not take --ehlo"),
+        (["--receive", "127.0.0.1:0", "--no-policy-checks"], "does not take --no-policy-checks"),
+        (["--postfix-config", "x", "-q"], "--postfix-config does not take -q"),
+        (["--receive", "127.0.0.1:0", "--hostname", "x\r\n250 evil"], "bad host name"),
+        (["--receive", "127.0.0.1:0", "--hostname", "bad name"], "bad host name"),
+        (
+            ["--receive", ":0", "--cert", "c.pem", "--key", "k.pem", "--certificate", "expired"],
+            "not with --cert/--key",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -181,3 +193,24 @@ def test_receive_without_clients_exits_3_naming_the_bound_port() -> None:
     out = result.stdout.decode()
     assert f"receive mode on 127.0.0.1:{port}" in out
     assert "receive.no-clients" in out
+
+
+def test_swapped_or_mismatched_cert_and_key_name_the_wrong_file(tmp_path: Path) -> None:
+    from starttls_check.model.sending import CertificateKind
+    from starttls_check.tls.self_signed import receiver_certificate
+
+    chain, key = receiver_certificate(CertificateKind.SELF_SIGNED, "mine.test")
+    _, other_key = receiver_certificate(CertificateKind.SELF_SIGNED, "other.test")
+    for name, data in (("chain.pem", chain), ("key.pem", key), ("other.pem", other_key)):
+        (tmp_path / name).write_bytes(data)
+    cert, own, other = (str(tmp_path / n) for n in ("chain.pem", "key.pem", "other.pem"))
+    for args, message in (
+        ((own, cert), f"--cert {own} holds no PEM certificate"),
+        ((cert, cert), f"--key {cert} holds no unencrypted PEM private key"),
+        ((cert, other), f"--key {other} is not the key of the first certificate"),
+    ):
+        result = cli("--receive", "127.0.0.1:0", "--cert", args[0], "--key", args[1])
+        assert result.returncode == 2
+        err = result.stderr.decode()
+        assert err.count("\n") == 1
+        assert message in err

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from ..model.catalogue import finding
 from ..model.findings import Finding, Verdict
-from ..model.sending import CertificateKind, ReceivedClient, ReceiveReport
+from ..model.sending import CertificateKind, ReceivedClient, ReceiveReport, listen_text
 from ..model.session import DEPRECATED_TLS, TLS_VERSIONS
 from .outcome import verdict_of, worst_verdict
 
@@ -29,7 +29,7 @@ TIMED_OUT = ("timeout", "limit")  # closed_by values: the receiver ended the ses
 
 def client_findings(client: ReceivedClient, certificate: CertificateKind) -> list[Finding]:
     """One client's findings, in the order its session went."""
-    subject = f"{client.address} (EHLO {client.ehlo or '-'})"
+    subject = f"{listen_text(client.address, client.port)} (EHLO {client.ehlo or '-'})"
     found: list[Finding] = []
     if client.closed_by in TIMED_OUT:
         found.append(finding("sender.idle-timeout", subject, _timed_out(client)))
@@ -53,6 +53,14 @@ def client_findings(client: ReceivedClient, certificate: CertificateKind) -> lis
         )
     elif client.message_sent and certificate is not CertificateKind.PROVIDED:
         message = f"delivered over {client.tls_version} after a certificate ({certificate.value})"
+        found.append(finding("sender.unauthenticated", subject, message))
+    elif client.mail_over_tls and certificate is not CertificateKind.PROVIDED:
+        # A verifying sender stops before MAIL FROM; one that goes on to a transaction
+        # has accepted the certificate, however the transaction then ended.
+        message = (
+            f"began a mail transaction over {client.tls_version} after a certificate "
+            f"({certificate.value}); no message was completed ({client.closed_by})"
+        )
         found.append(finding("sender.unauthenticated", subject, message))
     if not client.message_sent and not client.starttls and client.closed_by not in TIMED_OUT:
         found.append(
@@ -109,6 +117,7 @@ def _stopped_at_certificate(client: ReceivedClient) -> str | None:
     if (
         client.tls_version is not None
         and not client.message_sent
+        and not client.mail_over_tls
         and client.handshake_error is None
         and client.closed_by not in TIMED_OUT
     ):

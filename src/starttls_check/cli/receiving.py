@@ -30,18 +30,19 @@ def run_receive(options: Mapping[str, Any]) -> ReceiveReport:
             chain, key = Path(options["cert"]).read_bytes(), Path(options["key"]).read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read --cert/--key: {exc.strerror}") from None
+        _check_pair(chain, key, options["cert"], options["key"])
+        certificates: tuple[tuple[bytes, bytes], ...] = ((chain, key),)
     else:
         kind = CertificateKind(options["certificate"])
-        from ..tls.self_signed import receiver_certificate
+        from ..tls.self_signed import receiver_certificates
 
-        chain, key = receiver_certificate(kind, hostname)
+        certificates = receiver_certificates(kind, hostname)
     settings = ReceiveSettings(
         address=address,
         port=port,
         hostname=hostname,
         certificate=kind,
-        chain_pem=chain,
-        key_pem=key,
+        certificates=certificates,
         clients=options["clients"],
         deadline=options["receive_timeout"],
         idle=options["timeout"] * 4,
@@ -59,6 +60,25 @@ def run_receive(options: Mapping[str, Any]) -> ReceiveReport:
     if not report.clients:
         _say(f"no client connected to {report.listen} in {settings.deadline:g} s")
     return report
+
+
+def _check_pair(chain: bytes, key: bytes, cert_path: str, key_path: str) -> None:
+    """Say which file is wrong, where OpenSSL would only say `PEM lib`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        leaf = x509.load_pem_x509_certificates(chain)[0]
+    except ValueError:
+        raise UsageError(f"--cert {cert_path} holds no PEM certificate (is it the key?)") from None
+    try:
+        private = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError):
+        problem = "no unencrypted PEM private key (is it the certificate?)"
+        raise UsageError(f"--key {key_path} holds {problem}") from None
+    public = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    if private.public_key().public_bytes(*public) != leaf.public_key().public_bytes(*public):
+        raise UsageError(f"--key {key_path} is not the key of the first certificate in --cert")
 
 
 def _announce(address: str, port: int) -> None:

@@ -28,7 +28,10 @@ FOREIGN: tuple[str, ...] = (
     "nameservers",
 )
 FOREIGN += ("protocol", "port", "ca_files", "require_dane", "require_mta_sts", "min_tls")
-FOREIGN += ("trust_anchor", "no_policy_checks", "retries", "allow", "require_valid_cert")
+FOREIGN += ("trust_anchor", "policy_checks", "retries", "allow", "require_valid_cert")
+FOREIGN += ("ehlo", "cert_expiry_days", "injection_probe", "dnssec", "advisories", "quiet")
+FOREIGN += ("input", "resume", "summary", "summarize", "progress", "window", "dask")
+FOREIGN += ("max_rate", "max_rate_overall", "dask_chunk")
 
 
 def run_sending(options: Mapping[str, Any], given: Mapping[str, Any], *, color: bool) -> int:
@@ -36,13 +39,15 @@ def run_sending(options: Mapping[str, Any], given: Mapping[str, Any], *, color: 
     modes = [m for m in MODES if options.get(m) is not None]
     if len(modes) > 1:
         raise UsageError("give one of --headers, --postfix-config and --receive")
-    foreign = [name for name in FOREIGN if name in given and given[name] not in ((), False)]
+    foreign = [name for name in FOREIGN if name in given and given[name] != ()]
     if foreign:
         raise UsageError(f"--{modes[0].replace('_', '-')} does not take {_flag(foreign[0])}")
     if modes[0] != "receive":
         stray = [name for name in RECEIVE_ONLY if name in given]
         if stray:
             raise UsageError(f"{_flag(stray[0])} needs --receive")
+    if "certificate" in given and ("cert" in given or "key" in given):
+        raise UsageError("--certificate shows a generated certificate: not with --cert/--key")
     formats = [options["output_format"], *(f for f, _ in options["outputs"])]
     if any(f not in ("table", "json") for f in formats):
         raise UsageError("--headers, --postfix-config and --receive write table or json only")
@@ -54,10 +59,13 @@ def run_sending(options: Mapping[str, Any], given: Mapping[str, Any], *, color: 
     return int(sending_gate(report, fail_on))
 
 
+_FLAGS = {"targets": "a target", "nameservers": "--nameserver", "ca_files": "--ca-file"}
+_FLAGS |= {"policy_checks": "--no-policy-checks", "injection_probe": "--no-injection-probe"}
+_FLAGS |= {"quiet": "-q", "transcript": "-v", "outputs": "--output"}
+
+
 def _flag(name: str) -> str:
-    return {"targets": "a target", "nameservers": "--nameserver", "ca_files": "--ca-file"}.get(
-        name, "--" + name.replace("_", "-")
-    )
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
 
 
 def _fail_on(options: Mapping[str, Any]) -> Severity:

@@ -69,6 +69,7 @@ def sending_options() -> Callable[[F], F]:
         click.option(
             "--hostname",
             metavar="NAME",
+            callback=_parse("parse_hostname"),
             help="With --receive: the name in the greeting and the generated certificate.",
         ),
     ]

@@ -145,6 +145,7 @@ class ReceivedClient:
     message_sent: bool  # the message's data was sent and accepted (then discarded)
     message_size: int
     message_over_tls: bool
+    mail_over_tls: bool  # began a mail transaction inside TLS, whether or not it finished
     closed_by: str  # "quit", "client" (dropped), "timeout" (idle), "limit" (run ended), "error"
     long_line: int | None  # bytes of a command line refused as too long, if one was
     silent_ms: float  # how long the client had sent nothing when the session ended

@@ -6,7 +6,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..model.sending import ReceivedClient, ReceiveReport
+from ..model.sending import ReceivedClient, ReceiveReport, listen_text
 from .findings import findings_lines
 from .terminal import render_to_text, safe
 from .verdict_line import VERDICT_STYLE, verdict_line
@@ -21,7 +21,7 @@ def render_receive(report: ReceiveReport, *, color: bool, width: int = 100) -> s
             table.add_column(column, overflow="fold", no_wrap=column in ("STARTTLS", "Verdict"))
         for client in report.clients:
             table.add_row(
-                safe(client.address),
+                safe(listen_text(client.address, client.port)),  # the port tells clients apart
                 safe(client.ehlo or "—", limit=60),
                 Text("yes" if client.starttls else "no"),
                 safe(client.tls_version or "—"),
@@ -52,7 +52,8 @@ def _message_cell(client: ReceivedClient) -> str:
 def _offer_line(client: ReceivedClient) -> Text:
     offer = client.client_hello
     assert offer is not None
-    line = safe(f"{client.address} offered: ", "bold")
+    who = f"{listen_text(client.address, client.port)} (EHLO {client.ehlo or '-'})"
+    line = safe(f"{who} offered: ", "bold")
     line.append_text(
         safe(
             f"versions {', '.join(offer.versions)} · {len(offer.cipher_suites)} cipher suites · "

@@ -40,8 +40,7 @@ class ReceiveSettings:
     port: int
     hostname: str
     certificate: CertificateKind
-    chain_pem: bytes
-    key_pem: bytes
+    certificates: tuple[tuple[bytes, bytes], ...]  # (chain PEM, key PEM), one per key type
     clients: int = 1
     deadline: float = 600.0  # seconds the listener waits in all
     idle: float = 60.0  # seconds one client may stay silent
@@ -60,8 +59,9 @@ def receive_clients(
     from ..smtp.listener import receive
     from ..tls.server_context import server_context
 
-    context = server_context(settings.chain_pem, settings.key_pem)
-    subject = x509.load_pem_x509_certificate(settings.chain_pem).subject.rfc4514_string()
+    context = server_context(settings.certificates)
+    first_chain = settings.certificates[0][0]
+    subject = x509.load_pem_x509_certificate(first_chain).subject.rfc4514_string()
     started, clock = datetime.now(UTC), time.monotonic()
     received = asyncio.run(
         receive(

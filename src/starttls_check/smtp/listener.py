@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..model.sending import ReceivedClient, listen_text
-from .receiver import ReceiverProtocol, Record
+from .receive_record import Record
+from .receiver import ReceiverProtocol
 
 MAX_SESSIONS = 20
 

@@ -16,13 +16,11 @@ import contextlib
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 
-from ..model.findings import Verdict
-from ..model.sending import ClientHelloOffer, ReceivedClient
 from ..tls.client_hello import read_client_hello
+from .receive_record import Record
 
 MAX_LINE = 2048  # RFC 5321 §4.5.3.1.4 allows 512 for commands, 1000 for text lines
 MAX_MESSAGE = 10 << 20
@@ -35,55 +33,6 @@ class _State(Enum):
     DATA = "data"
     HELLO = "hello"  # collecting the ClientHello
     CLOSED = "closed"
-
-
-@dataclass
-class Record:
-    """What one client did, filled in as it happens."""
-
-    address: str
-    port: int
-    connected_at: datetime
-    ehlo: str | None = None
-    starttls: bool = False
-    hello: ClientHelloOffer | None = None
-    hello_error: str | None = None
-    tls_version: str | None = None
-    cipher: str | None = None
-    handshake_error: str | None = None
-    mail_from: str | None = None
-    recipients: list[str] = field(default_factory=list)
-    message_sent: bool = False
-    message_size: int = 0
-    message_over_tls: bool = False
-    closed_by: str = "client"
-    long_line: int | None = None
-    silent_ms: float = 0.0
-
-    def facts(self) -> ReceivedClient:
-        """The record as a report without findings (the checks add them)."""
-        return ReceivedClient(
-            address=self.address,
-            port=self.port,
-            connected_at=self.connected_at,
-            ehlo=self.ehlo,
-            starttls=self.starttls,
-            client_hello=self.hello,
-            client_hello_error=self.hello_error,
-            tls_version=self.tls_version,
-            cipher=self.cipher,
-            handshake_error=self.handshake_error,
-            mail_from=self.mail_from,
-            recipients=tuple(self.recipients[:100]),
-            message_sent=self.message_sent,
-            message_size=self.message_size,
-            message_over_tls=self.message_over_tls,
-            closed_by=self.closed_by,
-            long_line=self.long_line,
-            silent_ms=round(self.silent_ms, 1),
-            findings=(),
-            verdict=Verdict.PASS,
-        )
 
 
 class ReceiverProtocol(asyncio.BufferedProtocol):
@@ -213,12 +162,15 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
             self._reply("220 2.0.0 ready to start TLS")
             self._state = _State.HELLO
             self._hello_step()  # bytes pipelined after STARTTLS count as the hello's start
+        elif verb == "STARTTLS":
+            self._reply("554 5.5.1 Error: TLS already active")  # Postfix's words
         elif verb == "MAIL":
             if self._record.message_sent:
                 self._reply("452 4.5.3 one message per connection")
                 return
             sender = argument[5:] if argument[:5].upper() == "FROM:" else argument
-            self._record.mail_from = sender.strip()[:300]
+            self._record.mail_from = _reverse_path(sender)
+            self._record.mail_over_tls |= self._tls is not None
             self._record.recipients.clear()
             self._reply("250 2.1.0 ok")
         elif verb == "RCPT":
@@ -381,6 +333,14 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
         self._record.closed_by = reason
         self._record.silent_ms = (time.monotonic() - self._last) * 1000
         self._done(self, self._record)
+
+
+def _reverse_path(argument: str) -> str:
+    """`<a@b.example>` of `<a@b.example> SIZE=123 BODY=8BITMIME`: the parameters are not
+    the sender (RFC 5321 §4.1.2)."""
+    text = argument.strip()
+    end = text.find(">") + 1 if text.startswith("<") else 0
+    return (text[:end] if end else text.partition(" ")[0])[:300]
 
 
 def _ssl_reason(exc: BaseException) -> str:

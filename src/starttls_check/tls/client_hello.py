@@ -30,6 +30,10 @@ SIGNATURES |= {0x0603: "ecdsa_secp521r1_sha512", 0x0804: "rsa_pss_rsae_sha256"}
 SIGNATURES |= {0x0805: "rsa_pss_rsae_sha384", 0x0806: "rsa_pss_rsae_sha512", 0x0807: "ed25519"}
 SIGNATURES |= {0x0808: "ed448", 0x0809: "rsa_pss_pss_sha256", 0x080A: "rsa_pss_pss_sha384"}
 SIGNATURES |= {0x080B: "rsa_pss_pss_sha512", 0x0201: "rsa_pkcs1_sha1", 0x0203: "ecdsa_sha1"}
+# TLS 1.2's hash/signature pairs that TLS 1.3 left without names (RFC 5246 §7.4.1.4.1).
+SIGNATURES |= {0x0202: "dsa_sha1", 0x0301: "rsa_sha224", 0x0302: "dsa_sha224"}
+SIGNATURES |= {0x0303: "ecdsa_sha224", 0x0402: "dsa_sha256", 0x0502: "dsa_sha384"}
+SIGNATURES |= {0x0602: "dsa_sha512"}
 # IANA names of the suites mail servers and clients actually offer; others as 0x1234.
 CIPHER_SUITES = {
     0x1301: "TLS_AES_128_GCM_SHA256",

@@ -10,22 +10,32 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     from ..model.sending import CertificateKind
+
+    PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 WRONG_NAME = "wrong-name.invalid"
 
 
-def receiver_certificate(kind: CertificateKind, hostname: str) -> tuple[bytes, bytes]:
-    """(chain PEM, key PEM) showing the flaw `kind` names."""
+def receiver_certificates(kind: CertificateKind, hostname: str) -> tuple[tuple[bytes, bytes], ...]:
+    """An ECDSA and an RSA chain, each showing the flaw `kind` names, as real MX hosts
+    serve both: a sender whose TLS 1.2 suites all need an RSA key (`ECDHE-RSA-*`,
+    `AES256-GCM-SHA384`) must meet the flaw, not fail for want of a shared cipher."""
+    return receiver_certificate(kind, hostname), receiver_certificate(kind, hostname, rsa=True)
+
+
+def receiver_certificate(
+    kind: CertificateKind, hostname: str, *, rsa: bool = False
+) -> tuple[bytes, bytes]:
+    """(chain PEM, key PEM) showing the flaw `kind` names: ECDSA P-256 keys, or RSA 2048."""
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
 
     from ..model.sending import CertificateKind
 
     now = datetime.now(UTC)
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf_key = _new_key(rsa=rsa)
     name, start, end = hostname, now - timedelta(days=1), now + timedelta(days=30)
     if kind is CertificateKind.EXPIRED:
         start, end = now - timedelta(days=90), now - timedelta(days=1)
@@ -35,7 +45,7 @@ def receiver_certificate(kind: CertificateKind, hostname: str) -> tuple[bytes, b
         leaf = _certificate(name, leaf_key, leaf_key, name, start, end, ca=False)
         chain = [leaf]
     else:
-        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_key = _new_key(rsa=rsa)
         ca_name = "starttls-check receive mode CA (untrusted)"
         ca = _certificate(ca_name, ca_key, ca_key, ca_name, now - timedelta(days=100), end, ca=True)
         chain = [_certificate(name, leaf_key, ca_key, ca_name, start, end, ca=False), ca]
@@ -47,10 +57,19 @@ def receiver_certificate(kind: CertificateKind, hostname: str) -> tuple[bytes, b
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain), key_pem
 
 
+def _new_key(*, rsa: bool) -> PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
+
+    if rsa:
+        return rsa_keys.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
 def _certificate(
     subject: str,
-    key: ec.EllipticCurvePrivateKey,
-    signer: ec.EllipticCurvePrivateKey,
+    key: PrivateKey,
+    signer: PrivateKey,
     issuer: str,
     start: datetime,
     end: datetime,
