@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import EXIT_USAGE, UsageError
+from .errors import EXIT_USAGE, NO_TARGETS, UsageError
 from .names import INVOCATION_KEYS, SETTING_FIELDS
 
 if TYPE_CHECKING:
@@ -58,9 +58,7 @@ def run(invocation: Invocation) -> int:
     if invocation.demo and invocation.settings.get("protocol", "smtp") != "smtp":
         raise UsageError("--demo runs SMTP servers only; drop --protocol")
     if not invocation.demo and not domains:
-        raise UsageError(
-            "give at least one domain to check (or a --config listing some), or --demo"
-        )
+        raise UsageError(NO_TARGETS)
     settings = _settings(invocation, config, domains)
     check_output_paths(invocation.outputs)  # a typo in a path must not cost a whole run
     reports = _run_demo(settings) if invocation.demo else _run(domains, settings)

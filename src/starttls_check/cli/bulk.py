@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .errors import UsageError
+from .errors import NO_TARGETS, UsageError
 
 SUMMARY_FORMATS = ("table", "markdown", "json")
 
@@ -68,7 +68,7 @@ def run_bulk(invocation: Invocation, request: BulkRequest) -> int:
     if not targets and source is None:
         targets = tuple(config.domains) if config else ()
     if not targets and source is None:
-        raise UsageError("give targets, --input FILE (or - for stdin), or a --config listing some")
+        raise UsageError(NO_TARGETS)
     if request.summary and invocation.output_format not in ("table", "markdown", "jsonl"):
         raise UsageError(
             "--summary goes with --format table, markdown or jsonl "

@@ -6,3 +6,7 @@ class UsageError(Exception):
 
 
 EXIT_USAGE = 2  # also a passing run whose --output file could not be written
+NO_TARGETS = (
+    "give at least one domain to check, --input FILE (- for stdin), "
+    "a --config listing some, or --demo"
+)
