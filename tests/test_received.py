@@ -164,6 +164,40 @@ CASES = [
         "mx.google.com",
         "ESMTP",
     ),
+    (  # Google Workspace's SMTP relay service
+        "from host.example.org (host.example.org [192.0.2.1]) by smtp-relay.gmail.com with "
+        "ESMTPS id a1-20020a05600c000100b0040e1234567sor.2026.12.01.03.00.00 for "
+        "<u@example.com> (version=TLS1_2 cipher=ECDHE-ECDSA-AES128-GCM-SHA256 bits=128/128)" + D,
+        HeaderFormat.GMAIL,
+        HopTls.USED,
+        "TLSv1.2",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "host.example.org (host.example.org [192.0.2.1])",
+        "smtp-relay.gmail.com",
+        "ESMTPS",
+    ),
+    (  # submission to Gmail: smtp.gmail.com
+        "from [192.168.1.10] ([203.0.113.5]) by smtp.gmail.com with ESMTPSA id "
+        "a1sm123456.2026.12.01.03.00.00 for <u@example.com> (version=TLS1_3 "
+        "cipher=TLS_AES_256_GCM_SHA384 bits=256/256)" + D,
+        HeaderFormat.GMAIL,
+        HopTls.USED,
+        "TLSv1.3",
+        "TLS_AES_256_GCM_SHA384",
+        "[192.168.1.10] ([203.0.113.5])",
+        "smtp.gmail.com",
+        "ESMTPSA",
+    ),
+    (  # a name that merely ends like Google's is not Google
+        "from a.example.org (a.example.org [192.0.2.1]) by mx.notgmail.com with ESMTP id 1" + D,
+        HeaderFormat.UNKNOWN,
+        HopTls.NOT_RECORDED,
+        None,
+        None,
+        "a.example.org (a.example.org [192.0.2.1])",
+        "mx.notgmail.com",
+        "ESMTP",
+    ),
     (  # Google's internal hop: no `from`, nothing a header can say about its transport
         "by 2002:a05:6a10:8e0b:b0:5a1:1234:abcd with SMTP id x11csp123456pxc" + D,
         HeaderFormat.GMAIL,

@@ -62,7 +62,9 @@ _FORMATS: tuple[tuple[HeaderFormat, re.Pattern[str]], ...] = (
     (
         HeaderFormat.GMAIL,
         re.compile(
-            r"by\s+(?:[\w.-]*\.google\.com|smtp\.gmail\.com|2002:[0-9a-f:]+)\s"
+            # mx.google.com, smtp.gmail.com, smtp-relay.gmail.com (Workspace relay) and
+            # Google's internal hops, named by an IPv6 address in 2002::/16
+            r"by\s+(?:(?:[\w-]+\.)+(?:google|gmail|googlemail)\.com|2002:[0-9a-f:]+)\s"
             r"|Google Transport Security",
             re.I,
         ),
