@@ -32,6 +32,7 @@ _TLS_PROTOCOLS = frozenset(
 )
 _CLEAR_PROTOCOLS = frozenset({"SMTP", "ESMTP", "ESMTPA", "LMTP", "LMTPA", "UTF8SMTP"})
 _CLEAR_PROTOCOLS |= frozenset({"UTF8SMTPA", "MICROSOFT SMTP SERVER"})
+_HELO = re.compile(r"\(HELO\s", re.I)
 _LOOPBACK = re.compile(r"(?:\[|\(|\s|^)(?:127\.\d+\.\d+\.\d+|::1|IPv6:::1|localhost)(?:\]|\)|\s|$)")
 
 # Explicit TLS details, each MTA's own way; group 1 the version, group 2 the cipher.
@@ -46,8 +47,10 @@ _TLS_DETAILS: tuple[re.Pattern[str], ...] = (
     re.compile(r"version=((?:TLS|SSL)v?[\d._]+),?\s+cipher=([\w-]+)", re.I),
     # Courier: (TLS: TLSv1.3,256bits,TLS_AES_256_GCM_SHA384)
     re.compile(r"TLS:\s*((?:TLS|SSL)v?[\d.]+)(?:/SSLv3)?,\d+bits,([\w-]+)", re.I),
-    # qmail with the TLS patch: with (ECDHE-RSA-AES256-GCM-SHA384 encrypted) SMTP
-    re.compile(r"with\s+\(()([\w-]+)\s+encrypted\)", re.I),
+    # qmail's TLS patch: `with ESMTPS (ECDHE-RSA-AES256-GCM-SHA384 encrypted)` (its protocol
+    # string, set in tls_init()); older versions and qpsmtpd put the comment first:
+    # `with (DHE-RSA-AES256-SHA encrypted) SMTP`. No version is written, only the cipher.
+    re.compile(r"with\s+(?:\w+\s+)?\(()([\w-]+)\s+encrypted\)", re.I),
 )
 # TLS recorded without details.
 _TLS_MARKS = re.compile(
@@ -73,7 +76,12 @@ _FORMATS: tuple[tuple[HeaderFormat, re.Pattern[str]], ...] = (
     (HeaderFormat.POSTFIX, re.compile(r"\(Postfix\b", re.I)),
     (HeaderFormat.OPENSMTPD, re.compile(r"\(OpenSMTPD\)", re.I)),
     (HeaderFormat.SENDMAIL, re.compile(r"\(\d+\.\d+\.\d+(?:/[\w.+-]+)*\)\s+with\s", re.I)),
-    (HeaderFormat.QMAIL, re.compile(r"\(qmail\s+\d+\s+invoked|\(HELO\s|encrypted\)\s+SMTP", re.I)),
+    (
+        HeaderFormat.QMAIL,
+        re.compile(
+            r"\(qmail\s+\d+\s+invoked|\(HELO\s|with\s+(?:\w+\s+)?\([\w-]+\s+encrypted\)", re.I
+        ),
+    ),
     (HeaderFormat.COURIER, re.compile(r"Courier|\(AUTH:\s|\bTLS:\s", re.I)),
 )
 # Formats known to write a TLS keyword or details whenever TLS was used on the hop.
@@ -179,6 +187,10 @@ def _from_host(tokens: list[str] | None) -> str | None:
     if not tokens:
         return None
     if len(tokens) > 1 and tokens[1].startswith("(") and not tokens[0].startswith("("):
+        # qmail writes the HELO name and the address in two comments (received.c):
+        # `from HOST (HELO name) (IP)`; the second one is where the address is.
+        if len(tokens) > 2 and _HELO.match(tokens[1]) and tokens[2].startswith("("):
+            return " ".join(tokens[:3])
         return f"{tokens[0]} {tokens[1]}"
     return tokens[0]
 
