@@ -11,6 +11,7 @@ from starttls_check.checks.received import judge_headers
 from starttls_check.model.findings import Verdict
 from starttls_check.model.sending import HeaderFormat, HopTls
 from starttls_check.policy.received import MAX_HOPS, hops, parse_hop, received_headers
+from starttls_check.render.headers_table import render_headers
 
 D = "; Tue, 1 Dec 2026 12:00:00 +0100"
 CASES = [
@@ -459,3 +460,19 @@ def test_unclosed_and_nested_comments() -> None:
     assert hop.from_host == "a (b (c) d by e with ESMTPS"
     assert hop.protocol is None  # everything after the open comment is comment
     assert hop.tls is HopTls.NOT_RECORDED
+
+
+@pytest.mark.parametrize(
+    ("count", "skipped", "words"),
+    [
+        (1, 1, ("1 network hop,", "1 oldest Received header not analysed")),
+        (2, 2, ("2 network hops,", "2 oldest Received headers not analysed")),
+    ],
+)
+def test_counts_agree_with_their_nouns(count: int, skipped: int, words: tuple[str, ...]) -> None:
+    line = b"Received: from d (d [192.0.2.2]) by e (Postfix) with ESMTPS id y; 1 Dec 2026\r\n"
+    subject, headers = received_headers(line * count + b"\r\n")
+    report = judge_headers("m", subject, hops(headers)[0], skipped)
+    text = " ".join(render_headers(report, color=False, width=200).split())
+    for word in words:
+        assert word in text

@@ -39,9 +39,9 @@ def judge_headers(
     if not hops:
         found.append(finding("received.none", source, "no Received headers"))
     if skipped:
-        found.append(
-            finding("received.skipped", source, f"{skipped} oldest Received headers not analysed")
-        )
+        headers = "header" if skipped == 1 else "headers"
+        message = f"{skipped} oldest Received {headers} not analysed"
+        found.append(finding("received.skipped", source, message))
     return HeaderReport(
         source=source,
         subject=subject,

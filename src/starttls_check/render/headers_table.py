@@ -55,8 +55,13 @@ def _sentence(report: HeaderReport) -> str:
     unknown = sum(h.tls is HopTls.NOT_RECORDED for h in network)
     if not report.hops:
         return "no Received headers to read"
-    words = [f"{len(network)} network hops"]
+    words = [_count(len(network), "network hop")]
     words.append(f"{clear} in clear text" if clear else "none recorded in clear text")
     if unknown:
         words.append(f"{unknown} not recorded")
     return ", ".join(words)
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 network hop`, `2 network hops`: the nouns here all take a plain `s`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
