@@ -12,6 +12,7 @@ from starttls_check.model.findings import Verdict
 from starttls_check.model.sending import HeaderFormat, HopTls
 from starttls_check.policy.received import MAX_HOPS, hops, parse_hop, received_headers
 from starttls_check.render.headers_table import render_headers
+from starttls_check.run.sending import check_headers
 
 D = "; Tue, 1 Dec 2026 12:00:00 +0100"
 CASES = [
@@ -399,7 +400,7 @@ def test_local_hops_are_not_network_hops() -> None:
     pickup = parse_hop(1, "by mx.example.com (Postfix, from userid 1000) id 4Abc" + D)
     assert pickup.local
     assert pickup.tls is HopTls.NOT_RECORDED
-    report = judge_headers("m", None, (amavis, pickup), 0)
+    report = judge_headers("m", None, (amavis, pickup), 0, header_fields=2, bytes_read=200)
     assert [f.code for f in report.findings] == ["received.clear-text-local"]
     assert report.verdict is Verdict.PASS
 
@@ -417,23 +418,19 @@ MESSAGE = (
 
 
 def test_a_message_oldest_hop_first_and_the_clear_hop_fails() -> None:
-    subject, headers = received_headers(MESSAGE.encode())
-    assert subject == "hello"
-    found, skipped = hops(headers)
+    block = received_headers(MESSAGE.encode())
+    assert block.subject == "hello"
+    assert (block.fields, block.size) == (3, len(MESSAGE))
+    found, skipped = hops(block.received)
     assert skipped == 0
     assert [h.by_host for h in found] == ["mx.example.com", "inbox.example.net"]
     assert [h.tls for h in found] == [HopTls.NOT_USED, HopTls.USED]
-    report = judge_headers("m.eml", subject, found, skipped)
+    report = check_headers(MESSAGE.encode(), "m.eml")
+    assert [h.by_host for h in report.hops] == ["mx.example.com", "inbox.example.net"]
     assert [(f.code, str(f.subject)) for f in report.findings] == [
         ("received.clear-text", "hop 1 (by mx.example.com)")
     ]
     assert report.verdict is Verdict.FAIL
-
-
-def test_no_received_headers() -> None:
-    report = judge_headers("m", None, *hops(received_headers(b"Subject: x\r\n\r\nbody")[1]))
-    assert [f.code for f in report.findings] == ["received.none"]
-    assert report.verdict is Verdict.WARN
 
 
 def test_hostile_headers_are_bounded() -> None:
@@ -441,7 +438,8 @@ def test_hostile_headers_are_bounded() -> None:
     huge += b"\r\n\t(" * 5000 + b"; Tue, 1 Dec 2026 12:00:00 +0000\r\n"
     line = b"Received: from d (d [192.0.2.2]) by e (Postfix) with ESMTPS id y; 1 Dec 2026\r\n"
     data = huge + line * 999 + b"\r\n"
-    subject, headers = received_headers(data)
+    block = received_headers(data)
+    headers = block.received
     found, skipped = hops(headers)
     assert len(found) == MAX_HOPS
     assert skipped == 1000 - MAX_HOPS
@@ -451,7 +449,8 @@ def test_hostile_headers_are_bounded() -> None:
     assert "\ufffd" in newest.from_host
     assert "\x1b" in newest.from_host  # kept as data; the renderers escape it
     assert len(newest.header) == 4000
-    report = judge_headers("m", subject, found, skipped)
+    report = check_headers(data, "m")
+    assert (report.hops, report.skipped) == (found, skipped)
     assert "received.skipped" in {f.code for f in report.findings}
 
 
@@ -471,8 +470,10 @@ def test_unclosed_and_nested_comments() -> None:
 )
 def test_counts_agree_with_their_nouns(count: int, skipped: int, words: tuple[str, ...]) -> None:
     line = b"Received: from d (d [192.0.2.2]) by e (Postfix) with ESMTPS id y; 1 Dec 2026\r\n"
-    subject, headers = received_headers(line * count + b"\r\n")
-    report = judge_headers("m", subject, hops(headers)[0], skipped)
+    block = received_headers(line * count + b"\r\n")
+    report = judge_headers(
+        "m", None, hops(block.received)[0], skipped, header_fields=count, bytes_read=block.size
+    )
     text = " ".join(render_headers(report, color=False, width=200).split())
     for word in words:
         assert word in text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import compat32
@@ -88,14 +89,29 @@ _FORMATS: tuple[tuple[HeaderFormat, re.Pattern[str]], ...] = (
 _RECORDS_TLS = frozenset(HeaderFormat) - {HeaderFormat.UNKNOWN}
 
 
-def received_headers(data: bytes) -> tuple[str | None, list[str]]:
-    """The message's Subject and its Received headers, newest first (as written),
-    unfolded; non-UTF-8 bytes become U+FFFD."""
-    message = BytesParser(policy=compat32).parsebytes(data[:MAX_INPUT], headersonly=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderBlock:
+    """What the input's header block holds, as the parser read it."""
+
+    subject: str | None
+    received: tuple[str, ...]  # newest first (as written), unfolded
+    fields: int  # header fields of any name; 0: the input does not begin with a header
+    size: int  # bytes read, at most MAX_INPUT
+
+
+def received_headers(data: bytes) -> HeaderBlock:
+    """The message's Subject and its Received headers; non-UTF-8 bytes become U+FFFD.
+
+    The parser takes a first line that is not `name: value` (binary data, a body saved
+    alone) as the start of the body, so such input has no fields at all."""
+    data = data[:MAX_INPUT]
+    message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
     subject = message.get("Subject")
-    return (
-        _text(subject) if subject is not None else None,
-        [_text(v) for v in message.get_all("Received") or ()],
+    return HeaderBlock(
+        subject=_text(subject) if subject is not None else None,
+        received=tuple(_text(v) for v in message.get_all("Received") or ()),
+        fields=len(message),
+        size=len(data),
     )
 
 

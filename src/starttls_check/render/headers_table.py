@@ -54,7 +54,8 @@ def _sentence(report: HeaderReport) -> str:
     clear = sum(h.tls is HopTls.NOT_USED for h in network)
     unknown = sum(h.tls is HopTls.NOT_RECORDED for h in network)
     if not report.hops:
-        return "no Received headers to read"
+        what = "not a mail message" if not report.header_fields else "no Received header"
+        return f"{what}: nothing to judge"
     words = [_count(len(network), "network hop")]
     words.append(f"{clear} in clear text" if clear else "none recorded in clear text")
     if unknown:
