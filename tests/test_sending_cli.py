@@ -76,6 +76,33 @@ def test_a_not_recorded_hop_is_never_clear_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("data", "codes"),
+    [
+        (b"", ["received.none", "received.not-a-message"]),
+        (bytes(range(256)) * 64, ["received.none", "received.not-a-message"]),
+        (b"Subject: no path\r\n\r\nbody\r\n", ["received.none"]),
+    ],
+)
+@pytest.mark.parametrize("from_stdin", [False, True])
+def test_headers_without_received_are_inconclusive(
+    tmp_path: Path, data: bytes, codes: list[str], *, from_stdin: bool
+) -> None:
+    path = tmp_path / "m.eml"
+    path.write_bytes(data)
+    args = ("--headers", "-") if from_stdin else ("--headers", str(path))
+    result = cli(*args, "--format", "json", stdin=data)
+    assert result.returncode == 3, result.stderr
+    document = json.loads(result.stdout)
+    validate(document)
+    assert document["exit_code"] == 3
+    assert document["report"]["verdict"] == "inconclusive"
+    assert [f["code"] for f in document["report"]["findings"]] == codes
+    table = cli(*args, "--fail-on", "warn", stdin=data)
+    assert table.returncode == 3, table.stderr
+    assert "INCONCLUSIVE" in table.stdout.decode()
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--headers", "/nonexistent/m.eml"], "/nonexistent/m.eml: No such file or directory"),

@@ -8,7 +8,7 @@ does not record TLS is reported as such, never as clear text.
 from __future__ import annotations
 
 from ..model.catalogue import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Verdict
 from ..model.sending import HeaderFormat, HeaderReport, Hop, HopTls
 from ..model.session import DEPRECATED_TLS
 from .outcome import verdict_of
@@ -32,21 +32,39 @@ def hop_findings(hop: Hop) -> tuple[Finding, ...]:
 
 
 def judge_headers(
-    source: str, subject: str | None, hops: tuple[Hop, ...], skipped: int
+    source: str,
+    subject: str | None,
+    hops: tuple[Hop, ...],
+    skipped: int,
+    *,
+    header_fields: int,
+    bytes_read: int,
 ) -> HeaderReport:
-    """The report for one message: every hop's findings, then the message's."""
+    """The report for one message: every hop's findings, then the message's. Without a
+    Received header there is no path to judge: inconclusive, as a receive run that no
+    client reached, never a pass or a mere warning."""
     found = [f for hop in hops for f in hop_findings(hop)]
     if not hops:
-        found.append(finding("received.none", source, "no Received headers"))
+        found.append(finding("received.none", source, "no Received header found"))
+        if not header_fields:
+            found.append(finding("received.not-a-message", source, _not_a_message(bytes_read)))
     if skipped:
-        found.append(
-            finding("received.skipped", source, f"{skipped} oldest Received headers not analysed")
-        )
+        headers = "header" if skipped == 1 else "headers"
+        message = f"{skipped} oldest Received {headers} not analysed"
+        found.append(finding("received.skipped", source, message))
     return HeaderReport(
         source=source,
         subject=subject,
+        bytes_read=bytes_read,
+        header_fields=header_fields,
         hops=hops,
         skipped=skipped,
         findings=tuple(found),
-        verdict=verdict_of(found),
+        verdict=verdict_of(found, floor=Verdict.PASS if hops else Verdict.INCONCLUSIVE),
     )
+
+
+def _not_a_message(bytes_read: int) -> str:
+    if not bytes_read:
+        return "the input is empty"
+    return "the input does not begin with a message header (a `Name: value` line)"

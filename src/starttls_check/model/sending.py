@@ -60,6 +60,8 @@ class HeaderReport:
 
     source: str  # the file name, or "-" for standard input
     subject: str | None
+    bytes_read: int  # of the input, at most the header parser's limit
+    header_fields: int  # header fields of any name; 0: the input is not a message header
     hops: tuple[Hop, ...]
     skipped: int  # Received headers beyond the limit, oldest ones, not analysed
     findings: tuple[Finding, ...]

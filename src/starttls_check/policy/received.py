@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import compat32
@@ -32,6 +33,7 @@ _TLS_PROTOCOLS = frozenset(
 )
 _CLEAR_PROTOCOLS = frozenset({"SMTP", "ESMTP", "ESMTPA", "LMTP", "LMTPA", "UTF8SMTP"})
 _CLEAR_PROTOCOLS |= frozenset({"UTF8SMTPA", "MICROSOFT SMTP SERVER"})
+_HELO = re.compile(r"\(HELO\s", re.I)
 _LOOPBACK = re.compile(r"(?:\[|\(|\s|^)(?:127\.\d+\.\d+\.\d+|::1|IPv6:::1|localhost)(?:\]|\)|\s|$)")
 
 # Explicit TLS details, each MTA's own way; group 1 the version, group 2 the cipher.
@@ -46,8 +48,10 @@ _TLS_DETAILS: tuple[re.Pattern[str], ...] = (
     re.compile(r"version=((?:TLS|SSL)v?[\d._]+),?\s+cipher=([\w-]+)", re.I),
     # Courier: (TLS: TLSv1.3,256bits,TLS_AES_256_GCM_SHA384)
     re.compile(r"TLS:\s*((?:TLS|SSL)v?[\d.]+)(?:/SSLv3)?,\d+bits,([\w-]+)", re.I),
-    # qmail with the TLS patch: with (ECDHE-RSA-AES256-GCM-SHA384 encrypted) SMTP
-    re.compile(r"with\s+\(()([\w-]+)\s+encrypted\)", re.I),
+    # qmail's TLS patch: `with ESMTPS (ECDHE-RSA-AES256-GCM-SHA384 encrypted)` (its protocol
+    # string, set in tls_init()); older versions and qpsmtpd put the comment first:
+    # `with (DHE-RSA-AES256-SHA encrypted) SMTP`. No version is written, only the cipher.
+    re.compile(r"with\s+(?:\w+\s+)?\(()([\w-]+)\s+encrypted\)", re.I),
 )
 # TLS recorded without details.
 _TLS_MARKS = re.compile(
@@ -62,7 +66,9 @@ _FORMATS: tuple[tuple[HeaderFormat, re.Pattern[str]], ...] = (
     (
         HeaderFormat.GMAIL,
         re.compile(
-            r"by\s+(?:[\w.-]*\.google\.com|smtp\.gmail\.com|2002:[0-9a-f:]+)\s"
+            # mx.google.com, smtp.gmail.com, smtp-relay.gmail.com (Workspace relay) and
+            # Google's internal hops, named by an IPv6 address in 2002::/16
+            r"by\s+(?:(?:[\w-]+\.)+(?:google|gmail|googlemail)\.com|2002:[0-9a-f:]+)\s"
             r"|Google Transport Security",
             re.I,
         ),
@@ -71,21 +77,41 @@ _FORMATS: tuple[tuple[HeaderFormat, re.Pattern[str]], ...] = (
     (HeaderFormat.POSTFIX, re.compile(r"\(Postfix\b", re.I)),
     (HeaderFormat.OPENSMTPD, re.compile(r"\(OpenSMTPD\)", re.I)),
     (HeaderFormat.SENDMAIL, re.compile(r"\(\d+\.\d+\.\d+(?:/[\w.+-]+)*\)\s+with\s", re.I)),
-    (HeaderFormat.QMAIL, re.compile(r"\(qmail\s+\d+\s+invoked|\(HELO\s|encrypted\)\s+SMTP", re.I)),
+    (
+        HeaderFormat.QMAIL,
+        re.compile(
+            r"\(qmail\s+\d+\s+invoked|\(HELO\s|with\s+(?:\w+\s+)?\([\w-]+\s+encrypted\)", re.I
+        ),
+    ),
     (HeaderFormat.COURIER, re.compile(r"Courier|\(AUTH:\s|\bTLS:\s", re.I)),
 )
 # Formats known to write a TLS keyword or details whenever TLS was used on the hop.
 _RECORDS_TLS = frozenset(HeaderFormat) - {HeaderFormat.UNKNOWN}
 
 
-def received_headers(data: bytes) -> tuple[str | None, list[str]]:
-    """The message's Subject and its Received headers, newest first (as written),
-    unfolded; non-UTF-8 bytes become U+FFFD."""
-    message = BytesParser(policy=compat32).parsebytes(data[:MAX_INPUT], headersonly=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderBlock:
+    """What the input's header block holds, as the parser read it."""
+
+    subject: str | None
+    received: tuple[str, ...]  # newest first (as written), unfolded
+    fields: int  # header fields of any name; 0: the input does not begin with a header
+    size: int  # bytes read, at most MAX_INPUT
+
+
+def received_headers(data: bytes) -> HeaderBlock:
+    """The message's Subject and its Received headers; non-UTF-8 bytes become U+FFFD.
+
+    The parser takes a first line that is not `name: value` (binary data, a body saved
+    alone) as the start of the body, so such input has no fields at all."""
+    data = data[:MAX_INPUT]
+    message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
     subject = message.get("Subject")
-    return (
-        _text(subject) if subject is not None else None,
-        [_text(v) for v in message.get_all("Received") or ()],
+    return HeaderBlock(
+        subject=_text(subject) if subject is not None else None,
+        received=tuple(_text(v) for v in message.get_all("Received") or ()),
+        fields=len(message),
+        size=len(data),
     )
 
 
@@ -177,6 +203,10 @@ def _from_host(tokens: list[str] | None) -> str | None:
     if not tokens:
         return None
     if len(tokens) > 1 and tokens[1].startswith("(") and not tokens[0].startswith("("):
+        # qmail writes the HELO name and the address in two comments (received.c):
+        # `from HOST (HELO name) (IP)`; the second one is where the address is.
+        if len(tokens) > 2 and _HELO.match(tokens[1]) and tokens[2].startswith("("):
+            return " ".join(tokens[:3])
         return f"{tokens[0]} {tokens[1]}"
     return tokens[0]
 

@@ -54,9 +54,15 @@ def _sentence(report: HeaderReport) -> str:
     clear = sum(h.tls is HopTls.NOT_USED for h in network)
     unknown = sum(h.tls is HopTls.NOT_RECORDED for h in network)
     if not report.hops:
-        return "no Received headers to read"
-    words = [f"{len(network)} network hops"]
+        what = "not a mail message" if not report.header_fields else "no Received header"
+        return f"{what}: nothing to judge"
+    words = [_count(len(network), "network hop")]
     words.append(f"{clear} in clear text" if clear else "none recorded in clear text")
     if unknown:
         words.append(f"{unknown} not recorded")
     return ", ".join(words)
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 network hop`, `2 network hops`: the nouns here all take a plain `s`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -17,9 +17,16 @@ def check_headers(data: bytes, source: str) -> HeaderReport:
     """`--headers`: the message's Received headers as hops, judged."""
     from ..policy.received import hops, received_headers
 
-    subject, headers = received_headers(data)
-    found, skipped = hops(headers)
-    return judge_headers(source, subject, found, skipped)
+    block = received_headers(data)
+    found, skipped = hops(block.received)
+    return judge_headers(
+        source,
+        block.subject,
+        found,
+        skipped,
+        header_fields=block.fields,
+        bytes_read=block.size,
+    )
 
 
 def check_postfix_config(path: Path, now: datetime) -> PostfixReport:
