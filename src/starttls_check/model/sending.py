@@ -93,6 +93,11 @@ class PostfixSettings:
     files: tuple[PemFileFacts, ...]
 
 
+class SettingsError(Exception):
+    """`--postfix-config` names a file or directory that holds no Postfix settings: the
+    user's doing, reported in one line rather than judged as an all-defaults config."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PostfixReport:
     """`--postfix-config`: the settings and what they do to mail sent and received."""
