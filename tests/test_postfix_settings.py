@@ -227,3 +227,26 @@ def test_without_postconf_main_cf_is_parsed(tmp_path: Path) -> None:
     settings = read_settings(tmp_path, postconf=tmp_path / "no-such-postconf")
     assert settings.source == "file"
     assert dict(settings.values)["smtp_tls_security_level"] == "may"
+
+
+def test_an_unset_level_reads_the_same_in_the_table_and_the_findings(tmp_path: Path) -> None:
+    from starttls_check.render.postfix_table import render_postfix
+
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text("compatibility_level = 3.6\n")
+    report = judge_postfix(read_files(read_settings(saved), TrustStore([])), NOW)
+    messages = {f.code: f.message for f in report.findings}
+    assert messages["postfix.smtp-tls-off"] == (
+        "smtp_tls_security_level is not set: Postfix's default is none"
+    )
+    assert messages["postfix.smtpd-tls-off"] == (
+        "smtpd_tls_security_level is not set: Postfix's default is none"
+    )
+    text = render_postfix(report, color=False)
+    level_row = next(line for line in text.splitlines() if "smtp_tls_security_level" in line)
+    assert level_row.split(maxsplit=1) == ["smtp_tls_security_level", "(not set)"]
+    saved.write_text("smtp_use_tls = yes\nsmtp_tls_security_level =\n")
+    report = judge_postfix(read_files(read_settings(saved), TrustStore([])), NOW)
+    assert report.findings[0].message == (
+        "smtp_tls_security_level is not set, and the obsolete smtp_use_tls = yes makes it may"
+    )

@@ -59,11 +59,23 @@ def server_level(values: Mapping[str, str]) -> str:
     return "may" if values["smtpd_use_tls"].lower() == "yes" else "none"
 
 
+def describe_level(values: Mapping[str, str], side: str, level: str) -> str:
+    """How a message names the effective level: the setting's value, or that it is not set
+    and what Postfix makes of that (the table shows the empty value as not set too)."""
+    setting = f"{side}_tls_security_level"
+    if values[setting].strip():
+        return f"{setting} = {level}"
+    for obsolete in (f"{side}_enforce_tls", f"{side}_use_tls"):
+        if values[obsolete].lower() == "yes":
+            return f"{setting} is not set, and the obsolete {obsolete} = yes makes it {level}"
+    return f"{setting} is not set: Postfix's default is {level}"
+
+
 def sending_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -> list[Finding]:
     level = client_level(values)
     maps = values["smtp_tls_policy_maps"]
     where = " (smtp_tls_policy_maps may set other levels per destination)" if maps else ""
-    level_text = f"smtp_tls_security_level = {level}{where}"
+    level_text = f"{describe_level(values, 'smtp', level)}{where}"
     found: list[Finding] = []
     if level == "none":
         found.append(finding("postfix.smtp-tls-off", "smtp_tls_security_level", level_text))
@@ -74,12 +86,11 @@ def sending_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts
             finding("postfix.smtp-mandatory-everywhere", "smtp_tls_security_level", level_text)
         )
     if level.startswith("dane") and values["smtp_dns_support_level"].lower() != "dnssec":
-        dns = values["smtp_dns_support_level"] or "(empty)"
+        dns = values["smtp_dns_support_level"]
+        dns_text = f"smtp_dns_support_level = {dns}" if dns else "smtp_dns_support_level is not set"
         found.append(
             finding(
-                "postfix.dane-without-dnssec",
-                "smtp_dns_support_level",
-                f"{level_text}, smtp_dns_support_level = {dns}",
+                "postfix.dane-without-dnssec", "smtp_dns_support_level", f"{level_text}, {dns_text}"
             )
         )
     if level in ("verify", "secure"):
@@ -146,7 +157,7 @@ def receiving_findings(
     values: Mapping[str, str], files: Mapping[str, PemFileFacts], now: datetime
 ) -> list[Finding]:
     level = server_level(values)
-    text = f"smtpd_tls_security_level = {level}"
+    text = describe_level(values, "smtpd", level)
     found: list[Finding] = []
     if level == "none":
         return [finding("postfix.smtpd-tls-off", "smtpd_tls_security_level", text)]

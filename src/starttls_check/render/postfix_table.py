@@ -34,7 +34,7 @@ def render_postfix(report: PostfixReport, *, color: bool, width: int = 100) -> s
     table.add_column("Value", overflow="fold")
     values = dict(settings.values)
     for name in _SHOWN:
-        table.add_row(Text(name), safe(values.get(name, "") or "(empty)", limit=200))
+        table.add_row(Text(name), safe(values.get(name, "") or "(not set)", limit=200))
     for facts in settings.files:
         table.add_row(Text(f"  {facts.setting}"), _file_cell(facts))
     parts.append(table)
