@@ -250,3 +250,21 @@ def test_an_unset_level_reads_the_same_in_the_table_and_the_findings(tmp_path: P
     assert report.findings[0].message == (
         "smtp_tls_security_level is not set, and the obsolete smtp_use_tls = yes makes it may"
     )
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    from starttls_check.render.postfix_table import render_postfix
+
+    paths = {k: str(v) for k, v in _write_pki(tmp_path).items()}
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text(GOOD.format(**{**paths, "chain": paths["leaf"]}) + "smtp_tls_loglevel = 0\n")
+    from cryptography import x509
+
+    trust = TrustStore([x509.load_pem_x509_certificate(Path(paths["ca"]).read_bytes())])
+    report = judge_postfix(read_files(read_settings(saved), trust), NOW)
+    assert [f.code for f in report.findings] == ["postfix.loglevel-zero"]
+    text = render_postfix(report, color=False, width=200)
+    assert "— 1 finding\n" in text
+    assert f"{paths['leaf']}: 1 certificate\n" in text
+    assert "1 findings" not in text
+    assert "1 certificates" not in text
