@@ -35,6 +35,12 @@ NOW = datetime.now(UTC)
         ("TLSv1.2:TLSv1.3", ("TLSv1.2", "TLSv1.3")),
         (">=TLSv1 <=TLSv1.2", ("TLSv1", "TLSv1.1", "TLSv1.2")),
         ("", ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")),
+        ("SSLv3, TLSv1", ("SSLv3", "TLSv1")),  # the inclusion list: nothing newer
+        ("TLSv1.2, TLSv1.3", ("TLSv1.2", "TLSv1.3")),
+        ("tlsv1.2 TLSV1.3", ("TLSv1.2", "TLSv1.3")),  # names in any case, as Postfix takes them
+        ("TLSv1, TLSv1.1, TLSv1.2, !TLSv1", ("TLSv1.1", "TLSv1.2")),
+        ("!TLSv1.2, !TLSv1.3", ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")),
+        (">=TLSv1.3", ("TLSv1.3",)),
     ],
 )
 def test_protocol_expressions(expression: str, allowed: tuple[str, ...]) -> None:
@@ -148,6 +154,16 @@ GOOD = (
         ),
         ({"smtp_tls_loglevel": "0"}, ["postfix.loglevel-zero"]),
         ({"smtp_tls_protocols": "!SSLv2"}, ["postfix.protocols-old"]),
+        (
+            {"smtp_tls_mandatory_protocols": "SSLv3, TLSv1"},
+            ["postfix.protocols-old", "postfix.protocols-no-modern"],
+        ),
+        ({"smtpd_tls_protocols": "TLSv1, TLSv1.1"}, ["postfix.protocols-no-modern"]),
+        ({"smtpd_tls_protocols": "TLSv1.2, TLSv1.3"}, []),
+        (
+            {"smtp_tls_protocols": "!TLSv1.2 !TLSv1.3"},  # and SSL is not excluded
+            ["postfix.protocols-old", "postfix.protocols-no-modern"],
+        ),
         ({"smtpd_tls_ciphers": "export"}, ["postfix.ciphers-weak"]),
         ({"smtpd_tls_security_level": "none"}, ["postfix.smtpd-tls-off"]),
         (
@@ -268,3 +284,28 @@ def test_counts_of_one_are_singular(tmp_path: Path) -> None:
     assert f"{paths['leaf']}: 1 certificate\n" in text
     assert "1 findings" not in text
     assert "1 certificates" not in text
+
+
+def test_old_protocol_lists_say_what_they_enable(tmp_path: Path) -> None:
+    text = (
+        "smtp_tls_security_level = encrypt\n"
+        "smtp_tls_mandatory_protocols = SSLv3, TLSv1\n"
+        "smtpd_tls_security_level = may\n"
+        "smtpd_tls_mandatory_protocols = TLSv1\n"  # smtpd is not mandatory: a warning
+    )
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text(text)
+    report = judge_postfix(read_files(read_settings(saved), TrustStore([])), NOW)
+    found = [
+        (f.code, f.severity.value, f.message) for f in report.findings if "protocols" in f.code
+    ]
+    enabled = "smtp_tls_mandatory_protocols = SSLv3, TLSv1 enables SSLv3, TLSv1"
+    assert found == [
+        ("postfix.protocols-old", "warn", f"{enabled}: SSLv3, TLSv1 below TLS 1.2"),
+        ("postfix.protocols-no-modern", "fail", f"{enabled}: neither TLS 1.2 nor TLS 1.3"),
+        (
+            "postfix.protocols-no-modern",
+            "warn",
+            "smtpd_tls_mandatory_protocols = TLSv1 enables TLSv1: neither TLS 1.2 nor TLS 1.3",
+        ),
+    ]

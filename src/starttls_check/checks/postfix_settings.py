@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from ..model.catalogue import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Severity
 from ..model.sending import PemFileFacts, PostfixReport, PostfixSettings
 from .outcome import verdict_of
 
@@ -24,18 +24,25 @@ CERT_SETTINGS = ("smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_ecce
 
 
 def allowed_protocols(expression: str) -> tuple[str, ...]:
-    """The protocols a Postfix protocol setting allows: `>=TLSv1.2`, `<=TLSv1.3`,
-    `!SSLv2, !SSLv3` or a list of names (comma, colon or space separated)."""
-    words = [w for w in expression.replace(",", " ").replace(":", " ").split() if w]
-    named = [w for w in words if w in PROTOCOLS]
-    allowed = set(named) if named else set(PROTOCOLS)
+    """The protocols a Postfix protocol setting enables, as Postfix reads it (tls_misc.c,
+    `tls_protocol_mask`): words separated by commas, colons or white space, names in any
+    case; `>=TLSv1.2` and `<=TLSv1.3` bound the range (Postfix 3.6 and later); `!SSLv3`
+    excludes; plain names are an inclusion list (the older syntax), so `SSLv3, TLSv1`
+    enables those two and nothing newer; without plain names, all but the excluded."""
+    by_name = {p.lower(): p for p in PROTOCOLS}
+    words = expression.replace(",", " ").replace(":", " ").lower().split()
+    named = {by_name[w] for w in words if w in by_name}
+    allowed = named or set(PROTOCOLS)
     for word in words:
-        if word.startswith("!") and word[1:] in PROTOCOLS:
-            allowed.discard(word[1:])
-        elif word.startswith(">=") and word[2:] in PROTOCOLS:
-            allowed -= set(PROTOCOLS[: PROTOCOLS.index(word[2:])])
-        elif word.startswith("<=") and word[2:] in PROTOCOLS:
-            allowed -= set(PROTOCOLS[PROTOCOLS.index(word[2:]) + 1 :])
+        bound = by_name.get(word.lstrip("!<>="))
+        if bound is None:
+            continue
+        if word.startswith("!"):
+            allowed.discard(bound)
+        elif word.startswith(">="):
+            allowed -= set(PROTOCOLS[: PROTOCOLS.index(bound)])
+        elif word.startswith("<="):
+            allowed -= set(PROTOCOLS[PROTOCOLS.index(bound) + 1 :])
     return tuple(p for p in PROTOCOLS if p in allowed)
 
 
@@ -133,16 +140,28 @@ def _unreadable(setting: str, facts: PemFileFacts) -> Finding:
 def _protocol_findings(values: Mapping[str, str], side: str, *, mandatory: bool) -> list[Finding]:
     found: list[Finding] = []
     for setting in (f"{side}_tls_protocols", f"{side}_tls_mandatory_protocols"):
-        allowed = allowed_protocols(values[setting])
-        old = [p for p in allowed if p in ("SSLv2", "SSLv3")]
-        if setting.endswith("mandatory_protocols") and mandatory:
-            old = [p for p in allowed if PROTOCOLS.index(p) < PROTOCOLS.index("TLSv1.2")]
-        if old:
+        enabled = allowed_protocols(values[setting])
+        in_effect = mandatory or not setting.endswith("mandatory_protocols")
+        text = f"{setting} = {values[setting]} enables {', '.join(enabled) or 'no protocol'}"
+        below = [p for p in enabled if PROTOCOLS.index(p) < PROTOCOLS.index("TLSv1.2")]
+        # Opportunistic TLS 1.0 still beats the clear text a failed handshake falls back
+        # to: only SSL is flagged there; in effect for mandatory TLS, anything below 1.2.
+        flagged = below if mandatory and setting.endswith("mandatory_protocols") else []
+        if flagged or any(p.startswith("SSL") for p in enabled):
             found.append(
                 finding(
-                    "postfix.protocols-old",
+                    "postfix.protocols-old", setting, f"{text}: {', '.join(below)} below TLS 1.2"
+                )
+            )
+        if not {"TLSv1.2", "TLSv1.3"} & set(enabled):
+            # A setting that no session uses (mandatory TLS is not in effect) is a warning:
+            # smtp_tls_policy_maps or a master.cf override may still select it.
+            found.append(
+                finding(
+                    "postfix.protocols-no-modern",
                     setting,
-                    f"{setting} = {values[setting]} allows {', '.join(old)}",
+                    f"{text}: neither TLS 1.2 nor TLS 1.3",
+                    severity=None if in_effect else Severity.WARN,
                 )
             )
     found.extend(
