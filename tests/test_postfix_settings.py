@@ -176,7 +176,7 @@ GOOD = (
         ({"smtpd_tls_chain_files": "{chain}"}, ["postfix.file-unreadable"]),  # no key
         ({"smtpd_tls_chain_files": "{expired_key}, {expired}"}, ["postfix.cert-expired"]),
         ({"smtpd_tls_chain_files": "{key}, {leaf}"}, []),  # the CA is in the trust store
-        ({"smtpd_tls_chain_files": "{key}, {misordered}"}, ["postfix.key-mismatch"]),
+        ({"smtpd_tls_chain_files": "{key}, {misordered}"}, ["postfix.chain-order"]),
         (
             {
                 "smtpd_tls_cert_file": "{chain}",

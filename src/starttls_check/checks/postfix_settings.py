@@ -7,19 +7,19 @@ overrides can change a destination or a port, which the messages say where it ma
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from ..model.catalogue import finding
 from ..model.findings import Finding, Severity
 from ..model.sending import PemFileFacts, PostfixReport, PostfixSettings
 from .outcome import verdict_of
+from .postfix_certificates import certificate_findings, unreadable
 
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 CLIENT_LEVELS = ("none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")
 MANDATORY = frozenset({"encrypt", "dane-only", "fingerprint", "verify", "secure"})
 WEAK_GRADES = frozenset({"export", "low", "null"})
-EXPIRY_WARNING = timedelta(days=14)
 CERT_SETTINGS = ("smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_eccert_file")
 
 
@@ -103,7 +103,7 @@ def sending_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts
     if level in ("verify", "secure"):
         found += _ca_findings(values, files)
     elif "smtp_tls_CAfile" in files and not _ca_usable(files["smtp_tls_CAfile"]):
-        found.append(_unreadable("smtp_tls_CAfile", files["smtp_tls_CAfile"]))
+        found.append(unreadable("smtp_tls_CAfile", files["smtp_tls_CAfile"]))
     if values["smtp_tls_loglevel"].strip() in ("", "0"):
         found.append(finding("postfix.loglevel-zero", "smtp_tls_loglevel", "smtp_tls_loglevel = 0"))
     found += _protocol_findings(values, "smtp", mandatory=level in MANDATORY)
@@ -117,7 +117,7 @@ def _ca_usable(facts: PemFileFacts) -> bool:
 def _ca_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -> list[Finding]:
     named = [files[s] for s in ("smtp_tls_CAfile", "smtp_tls_CApath") if s in files]
     bad = [f for f in named if not _ca_usable(f)]
-    found = [_unreadable(f.setting, f) for f in bad]
+    found = [unreadable(f.setting, f) for f in bad]
     if len(bad) == len(named) and values["tls_append_default_CA"].lower() != "yes":
         found.append(
             finding(
@@ -127,14 +127,6 @@ def _ca_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -
             )
         )
     return found
-
-
-def _unreadable(setting: str, facts: PemFileFacts) -> Finding:
-    return finding(
-        "postfix.file-unreadable",
-        setting,
-        f"{setting} = {facts.path}: {facts.error or 'unreadable'}",
-    )
 
 
 def _protocol_findings(values: Mapping[str, str], side: str, *, mandatory: bool) -> list[Finding]:
@@ -173,7 +165,7 @@ def _protocol_findings(values: Mapping[str, str], side: str, *, mandatory: bool)
 
 
 def receiving_findings(
-    values: Mapping[str, str], files: Mapping[str, PemFileFacts], now: datetime
+    values: Mapping[str, str], certs: Sequence[PemFileFacts], now: datetime
 ) -> list[Finding]:
     level = server_level(values)
     text = describe_level(values, "smtpd", level)
@@ -182,7 +174,6 @@ def receiving_findings(
         return [finding("postfix.smtpd-tls-off", "smtpd_tls_security_level", text)]
     if level == "encrypt":
         found.append(finding("postfix.smtpd-encrypt", "smtpd_tls_security_level", text))
-    certs = [files[s] for s in CERT_SETTINGS if s in files]
     if not certs:
         found.append(
             finding(
@@ -205,55 +196,10 @@ def receiving_findings(
     return found
 
 
-def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
-    """A server certificate file: readable, with a matching key, a complete, ordered,
-    unexpired chain."""
-    setting = facts.setting
-    if not facts.readable or not facts.certificates:
-        return [_unreadable(setting, facts)]
-    if facts.key_matches is not True:
-        if facts.key_matches is False and facts.error is None:
-            return [
-                finding(
-                    "postfix.key-mismatch",
-                    setting,
-                    f"{facts.path}: the private key is not the certificate's",
-                )
-            ]
-        return [_unreadable(setting, facts)]
-    found: list[Finding] = []
-    for subject, not_after in zip(facts.certificates, facts.not_after, strict=True):
-        if not_after <= now:
-            found.append(
-                finding("postfix.cert-expired", setting, f"{subject} expired {not_after:%Y-%m-%d}")
-            )
-        elif not_after - now < EXPIRY_WARNING:
-            found.append(
-                finding("postfix.cert-expiring", setting, f"{subject} expires {not_after:%Y-%m-%d}")
-            )
-    for index in range(len(facts.certificates) - 1):
-        if facts.issuers[index] != facts.certificates[index + 1]:
-            message = (
-                f"certificate {index + 1} ({facts.certificates[index]}) is not issued by the next"
-            )
-            found.append(finding("postfix.chain-misordered", setting, message))
-            break
-    if facts.self_signed[-1] and len(facts.certificates) == 1:
-        found.append(
-            finding("postfix.cert-self-signed", setting, f"{facts.certificates[0]} is self-signed")
-        )
-    elif not facts.self_signed[-1] and not facts.issuer_trusted:
-        message = (
-            f"the chain ends at {facts.certificates[-1]}, issued by {facts.issuers[-1]}, "
-            "which is neither in the file nor in the trust store"
-        )
-        found.append(finding("postfix.chain-incomplete", setting, message))
-    return found
-
-
 def judge_postfix(settings: PostfixSettings, now: datetime) -> PostfixReport:
     """The report: sending findings, then receiving findings."""
     values = dict(settings.values)
-    files = {f.setting: f for f in settings.files}
-    found = sending_findings(values, files) + receiving_findings(values, files, now)
+    files = {f.setting: f for f in settings.files if f.setting not in CERT_SETTINGS}
+    certs = [f for f in settings.files if f.setting in CERT_SETTINGS]
+    found = sending_findings(values, files) + receiving_findings(values, certs, now)
     return PostfixReport(settings=settings, findings=tuple(found), verdict=verdict_of(found))
