@@ -1,6 +1,6 @@
 """Postfix's server certificate files judged one key and chain at a time, as Postfix loads
-them: several chain files, several groups in one file, blocks in the wrong order. Real PEM
-files made with cryptography, read from disk."""
+them: several chain files, several groups in one file, blocks in the wrong order, weak
+keys. Real PEM files made with cryptography, read from disk."""
 
 from __future__ import annotations
 
@@ -157,6 +157,23 @@ def test_cert_file_must_start_with_the_server_certificate(tmp_path: Path) -> Non
     # One file with the key anywhere (Postfix's "mixed" mode) is fine when the leaf is first.
     both = _write(tmp_path, "both.pem", RSA.cert_pem, RSA_CA.cert_pem, RSA.key_pem)
     assert _codes(tmp_path, f"smtpd_tls_cert_file = {both}\n") == []
+
+
+@pytest.mark.parametrize("setting", ["chain", "cert"])
+def test_a_1024_bit_rsa_server_key_is_weak(tmp_path: Path, setting: str) -> None:
+    ca, weak = _pair("CA3", "rsa1024")
+    path = _write(tmp_path, "weak.pem", weak.key_pem, weak.cert_pem, ca.cert_pem)
+    name = "smtpd_tls_chain_files" if setting == "chain" else "smtpd_tls_cert_file"
+    (found,) = _findings(tmp_path, f"{name} = {path}\n")
+    assert found.code == "postfix.cert-weak-key"
+    assert found.message == f"{path}: CN=mx rsa1024 has a 1024-bit RSA key"
+    assert "openssl genpkey" in found.hint
+
+
+def test_strong_keys_are_not_weak(tmp_path: Path) -> None:
+    ca, big = _pair("CA4", "rsa4096")
+    path = _write(tmp_path, "big.pem", big.key_pem, big.cert_pem, ca.cert_pem)
+    assert _codes(tmp_path, f"smtpd_tls_chain_files = {path}\n") == []
 
 
 @pytest.mark.skipif(postconf_path() is None, reason="postconf is not installed")

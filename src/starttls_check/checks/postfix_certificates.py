@@ -1,6 +1,7 @@
 """The server's certificate files judged, one private key and its chain at a time: the
 key is a certificate's, the blocks are in the order Postfix needs, the certificates are
-unexpired, the chain is ordered and complete. Pure: file facts in, findings out."""
+unexpired, the chain is ordered and complete, the server's key is strong enough. Pure:
+file facts in, findings out."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from ..model.catalogue import finding
 from ..model.findings import Finding
 from ..model.sending import PemFileFacts, PemObject
+from ..tls.certs import MIN_EC_BITS, MIN_RSA_BITS
 
 EXPIRY_WARNING = timedelta(days=14)
 CHAIN_FILES = "smtpd_tls_chain_files"
@@ -25,7 +27,7 @@ def unreadable(setting: str, facts: PemFileFacts) -> Finding:
 
 def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
     """One key and its chain: readable, a key that is one of the certificates', in order,
-    unexpired, complete."""
+    unexpired, complete, strong enough."""
     setting = facts.setting
     if facts.readable and not facts.certificates and facts.objects == (PemObject.KEY,):
         # Postfix: "No certs for key" / "key ... not followed by a certificate".
@@ -46,7 +48,7 @@ def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
     found = order + _expiry(facts, now)
     if not order:  # the issuers' order and the chain's end mean something in Postfix's order
         found += _chain(facts)
-    return found
+    return found + _weak_key(facts)
 
 
 def _with_error(facts: PemFileFacts, error: str) -> PemFileFacts:
@@ -95,6 +97,20 @@ def _expiry(facts: PemFileFacts, now: datetime) -> list[Finding]:
             message = f"{subject} expires {not_after:%Y-%m-%d}"
             found.append(finding("postfix.cert-expiring", facts.setting, message))
     return found
+
+
+def _weak_key(facts: PemFileFacts) -> list[Finding]:
+    """The server's own key (the one the private key is for): RSA or DSA below 2048 bits,
+    EC below 224, as the served-chain check judges them."""
+    index = facts.key_certificate or 0
+    kind, bits = facts.public_keys[index], facts.public_key_bits[index]
+    weak = (kind in ("RSA", "DSA") and bits < MIN_RSA_BITS) or (
+        kind.startswith("EC ") and bits < MIN_EC_BITS
+    )
+    if not weak:
+        return []
+    message = f"{facts.path}: {facts.certificates[index]} has a {bits}-bit {kind} key"
+    return [finding("postfix.cert-weak-key", facts.setting, message)]
 
 
 def _chain(facts: PemFileFacts) -> list[Finding]:

@@ -88,6 +88,8 @@ class PemFileFacts:
     issuers: tuple[str, ...]
     not_after: tuple[datetime, ...]
     self_signed: tuple[bool, ...]
+    public_keys: tuple[str, ...]  # each certificate's key type: RSA, EC secp256r1, Ed25519
+    public_key_bits: tuple[int, ...]
     has_key: bool
     key_matches: bool | None  # the key's public half is one of the certificates'; None: no pair
     key_certificate: int | None  # which certificate (0: the first) the key is for

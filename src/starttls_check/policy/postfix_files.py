@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
 from ..model.sending import PemFileFacts, PemObject, PostfixSettings
-from ..tls.certs import CERT_PARSE_ERRORS, TrustStore, issued_by, load_pem
+from ..tls.certs import CERT_PARSE_ERRORS, TrustStore, issued_by, key_description, load_pem
 
 MAX_PEM = 1 << 20
 KEY, CERTIFICATE = PemObject.KEY, PemObject.CERTIFICATE
@@ -165,6 +165,7 @@ def _facts(
             error, index = "the private key does not parse", None
     elif not ca and error is None and key_block is None:
         error = "no private key"
+    keys = [key_description(c) for c in certs]
     return PemFileFacts(
         setting=setting,
         path=", ".join(str(p) for p in paths),
@@ -175,6 +176,8 @@ def _facts(
         issuers=tuple(c.issuer.rfc4514_string() for c in certs),
         not_after=tuple(c.not_valid_after_utc.astimezone(UTC) for c in certs),
         self_signed=tuple(c.issuer == c.subject and issued_by(c, c) for c in certs),
+        public_keys=tuple(kind for kind, _ in keys),
+        public_key_bits=tuple(bits for _, bits in keys),
         has_key=key_block is not None,
         key_matches=None if key_block is None or ca or not certs else index is not None,
         key_certificate=index,
@@ -201,6 +204,8 @@ def _unreadable(setting: str, paths: Sequence[Path], error: str | None) -> PemFi
         issuers=(),
         not_after=(),
         self_signed=(),
+        public_keys=(),
+        public_key_bits=(),
         has_key=False,
         key_matches=None,
         key_certificate=None,
