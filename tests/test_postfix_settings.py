@@ -35,6 +35,12 @@ NOW = datetime.now(UTC)
         ("TLSv1.2:TLSv1.3", ("TLSv1.2", "TLSv1.3")),
         (">=TLSv1 <=TLSv1.2", ("TLSv1", "TLSv1.1", "TLSv1.2")),
         ("", ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")),
+        ("SSLv3, TLSv1", ("SSLv3", "TLSv1")),  # the inclusion list: nothing newer
+        ("TLSv1.2, TLSv1.3", ("TLSv1.2", "TLSv1.3")),
+        ("tlsv1.2 TLSV1.3", ("TLSv1.2", "TLSv1.3")),  # names in any case, as Postfix takes them
+        ("TLSv1, TLSv1.1, TLSv1.2, !TLSv1", ("TLSv1.1", "TLSv1.2")),
+        ("!TLSv1.2, !TLSv1.3", ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")),
+        (">=TLSv1.3", ("TLSv1.3",)),
     ],
 )
 def test_protocol_expressions(expression: str, allowed: tuple[str, ...]) -> None:
@@ -148,6 +154,16 @@ GOOD = (
         ),
         ({"smtp_tls_loglevel": "0"}, ["postfix.loglevel-zero"]),
         ({"smtp_tls_protocols": "!SSLv2"}, ["postfix.protocols-old"]),
+        (
+            {"smtp_tls_mandatory_protocols": "SSLv3, TLSv1"},
+            ["postfix.protocols-old", "postfix.protocols-no-modern"],
+        ),
+        ({"smtpd_tls_protocols": "TLSv1, TLSv1.1"}, ["postfix.protocols-no-modern"]),
+        ({"smtpd_tls_protocols": "TLSv1.2, TLSv1.3"}, []),
+        (
+            {"smtp_tls_protocols": "!TLSv1.2 !TLSv1.3"},  # and SSL is not excluded
+            ["postfix.protocols-old", "postfix.protocols-no-modern"],
+        ),
         ({"smtpd_tls_ciphers": "export"}, ["postfix.ciphers-weak"]),
         ({"smtpd_tls_security_level": "none"}, ["postfix.smtpd-tls-off"]),
         (
@@ -160,7 +176,7 @@ GOOD = (
         ({"smtpd_tls_chain_files": "{chain}"}, ["postfix.file-unreadable"]),  # no key
         ({"smtpd_tls_chain_files": "{expired_key}, {expired}"}, ["postfix.cert-expired"]),
         ({"smtpd_tls_chain_files": "{key}, {leaf}"}, []),  # the CA is in the trust store
-        ({"smtpd_tls_chain_files": "{key}, {misordered}"}, ["postfix.key-mismatch"]),
+        ({"smtpd_tls_chain_files": "{key}, {misordered}"}, ["postfix.chain-order"]),
         (
             {
                 "smtpd_tls_cert_file": "{chain}",
@@ -227,3 +243,69 @@ def test_without_postconf_main_cf_is_parsed(tmp_path: Path) -> None:
     settings = read_settings(tmp_path, postconf=tmp_path / "no-such-postconf")
     assert settings.source == "file"
     assert dict(settings.values)["smtp_tls_security_level"] == "may"
+
+
+def test_an_unset_level_reads_the_same_in_the_table_and_the_findings(tmp_path: Path) -> None:
+    from starttls_check.render.postfix_table import render_postfix
+
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text("compatibility_level = 3.6\n")
+    report = judge_postfix(read_files(read_settings(saved), TrustStore([])), NOW)
+    messages = {f.code: f.message for f in report.findings}
+    assert messages["postfix.smtp-tls-off"] == (
+        "smtp_tls_security_level is not set: Postfix's default is none"
+    )
+    assert messages["postfix.smtpd-tls-off"] == (
+        "smtpd_tls_security_level is not set: Postfix's default is none"
+    )
+    text = render_postfix(report, color=False)
+    level_row = next(line for line in text.splitlines() if "smtp_tls_security_level" in line)
+    assert level_row.split(maxsplit=1) == ["smtp_tls_security_level", "(not set)"]
+    saved.write_text("smtp_use_tls = yes\nsmtp_tls_security_level =\n")
+    report = judge_postfix(read_files(read_settings(saved), TrustStore([])), NOW)
+    assert report.findings[0].message == (
+        "smtp_tls_security_level is not set, and the obsolete smtp_use_tls = yes makes it may"
+    )
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    from starttls_check.render.postfix_table import render_postfix
+
+    paths = {k: str(v) for k, v in _write_pki(tmp_path).items()}
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text(GOOD.format(**{**paths, "chain": paths["leaf"]}) + "smtp_tls_loglevel = 0\n")
+    from cryptography import x509
+
+    trust = TrustStore([x509.load_pem_x509_certificate(Path(paths["ca"]).read_bytes())])
+    report = judge_postfix(read_files(read_settings(saved), trust), NOW)
+    assert [f.code for f in report.findings] == ["postfix.loglevel-zero"]
+    text = render_postfix(report, color=False, width=200)
+    assert "— 1 finding\n" in text
+    assert f"{paths['leaf']}: 1 certificate\n" in text
+    assert "1 findings" not in text
+    assert "1 certificates" not in text
+
+
+def test_old_protocol_lists_say_what_they_enable(tmp_path: Path) -> None:
+    text = (
+        "smtp_tls_security_level = encrypt\n"
+        "smtp_tls_mandatory_protocols = SSLv3, TLSv1\n"
+        "smtpd_tls_security_level = may\n"
+        "smtpd_tls_mandatory_protocols = TLSv1\n"  # smtpd is not mandatory: a warning
+    )
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text(text)
+    report = judge_postfix(read_files(read_settings(saved), TrustStore([])), NOW)
+    found = [
+        (f.code, f.severity.value, f.message) for f in report.findings if "protocols" in f.code
+    ]
+    enabled = "smtp_tls_mandatory_protocols = SSLv3, TLSv1 enables SSLv3, TLSv1"
+    assert found == [
+        ("postfix.protocols-old", "warn", f"{enabled}: SSLv3, TLSv1 below TLS 1.2"),
+        ("postfix.protocols-no-modern", "fail", f"{enabled}: neither TLS 1.2 nor TLS 1.3"),
+        (
+            "postfix.protocols-no-modern",
+            "warn",
+            "smtpd_tls_mandatory_protocols = TLSv1 enables TLSv1: neither TLS 1.2 nor TLS 1.3",
+        ),
+    ]

@@ -163,6 +163,53 @@ def test_postfix_config_missing_is_a_usage_error(tmp_path: Path) -> None:
     assert "none.cf" in result.stderr.decode()
 
 
+def _one_error_line(result: subprocess.CompletedProcess[bytes], *parts: str) -> str:
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == b""
+    err = result.stderr.decode()
+    assert err.count("\n") == 1, err
+    assert all(part in err for part in parts), err
+    assert "\x1b" not in err
+    assert "\x00" not in err
+    return err
+
+
+def test_postfix_config_binary_file_is_an_error_not_a_verdict(tmp_path: Path) -> None:
+    import random
+
+    garbage = tmp_path / "random-bytes.cf"
+    garbage.write_bytes(random.Random(1).randbytes(4096) + b"\0")
+    result = cli("--postfix-config", str(garbage))
+    _one_error_line(result, f"no Postfix settings found in {garbage}", "binary")
+
+
+def test_postfix_config_without_a_setting_is_an_error(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("# only a comment\nhello world\n\n")
+    result = cli("--postfix-config", str(text))
+    _one_error_line(result, f"no Postfix settings found in {text}", "no `name = value` line")
+
+
+def test_postfix_config_directory_postconf_refuses_is_an_error(tmp_path: Path) -> None:
+    from starttls_check.policy.postfix_settings import postconf_path
+
+    if postconf_path() is None:
+        pytest.skip("postconf is not installed")
+    import random
+
+    (tmp_path / "main.cf").write_bytes(random.Random(1).randbytes(4096) + b"\0")
+    result = cli("--postfix-config", str(tmp_path))
+    _one_error_line(result, "no Postfix settings found", f"postconf -c {tmp_path} failed")
+    # postconf takes this one for a setting named ESC [2J; a NUL still makes it binary.
+    (tmp_path / "main.cf").write_bytes(b"\x1b[2J=\xff\x00garbage\n")
+    result = cli("--postfix-config", str(tmp_path))
+    _one_error_line(result, f"no Postfix settings found in {tmp_path / 'main.cf'} (a binary")
+    # A text main.cf that postconf refuses is not judged either: Postfix would not start.
+    (tmp_path / "main.cf").write_text("smtp_tls_security_level = may\nhello\n")
+    result = cli("--postfix-config", str(tmp_path))
+    _one_error_line(result, f"postconf -c {tmp_path} failed", "hello")
+
+
 def test_receive_as_json_matches_the_schema() -> None:
     import smtplib
     import socket

@@ -7,35 +7,42 @@ overrides can change a destination or a port, which the messages say where it ma
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from ..model.catalogue import finding
-from ..model.findings import Finding
+from ..model.findings import Finding, Severity
 from ..model.sending import PemFileFacts, PostfixReport, PostfixSettings
 from .outcome import verdict_of
+from .postfix_certificates import certificate_findings, unreadable
 
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 CLIENT_LEVELS = ("none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")
 MANDATORY = frozenset({"encrypt", "dane-only", "fingerprint", "verify", "secure"})
 WEAK_GRADES = frozenset({"export", "low", "null"})
-EXPIRY_WARNING = timedelta(days=14)
 CERT_SETTINGS = ("smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_eccert_file")
 
 
 def allowed_protocols(expression: str) -> tuple[str, ...]:
-    """The protocols a Postfix protocol setting allows: `>=TLSv1.2`, `<=TLSv1.3`,
-    `!SSLv2, !SSLv3` or a list of names (comma, colon or space separated)."""
-    words = [w for w in expression.replace(",", " ").replace(":", " ").split() if w]
-    named = [w for w in words if w in PROTOCOLS]
-    allowed = set(named) if named else set(PROTOCOLS)
+    """The protocols a Postfix protocol setting enables, as Postfix reads it (tls_misc.c,
+    `tls_protocol_mask`): words separated by commas, colons or white space, names in any
+    case; `>=TLSv1.2` and `<=TLSv1.3` bound the range (Postfix 3.6 and later); `!SSLv3`
+    excludes; plain names are an inclusion list (the older syntax), so `SSLv3, TLSv1`
+    enables those two and nothing newer; without plain names, all but the excluded."""
+    by_name = {p.lower(): p for p in PROTOCOLS}
+    words = expression.replace(",", " ").replace(":", " ").lower().split()
+    named = {by_name[w] for w in words if w in by_name}
+    allowed = named or set(PROTOCOLS)
     for word in words:
-        if word.startswith("!") and word[1:] in PROTOCOLS:
-            allowed.discard(word[1:])
-        elif word.startswith(">=") and word[2:] in PROTOCOLS:
-            allowed -= set(PROTOCOLS[: PROTOCOLS.index(word[2:])])
-        elif word.startswith("<=") and word[2:] in PROTOCOLS:
-            allowed -= set(PROTOCOLS[PROTOCOLS.index(word[2:]) + 1 :])
+        bound = by_name.get(word.lstrip("!<>="))
+        if bound is None:
+            continue
+        if word.startswith("!"):
+            allowed.discard(bound)
+        elif word.startswith(">="):
+            allowed -= set(PROTOCOLS[: PROTOCOLS.index(bound)])
+        elif word.startswith("<="):
+            allowed -= set(PROTOCOLS[PROTOCOLS.index(bound) + 1 :])
     return tuple(p for p in PROTOCOLS if p in allowed)
 
 
@@ -59,11 +66,23 @@ def server_level(values: Mapping[str, str]) -> str:
     return "may" if values["smtpd_use_tls"].lower() == "yes" else "none"
 
 
+def describe_level(values: Mapping[str, str], side: str, level: str) -> str:
+    """How a message names the effective level: the setting's value, or that it is not set
+    and what Postfix makes of that (the table shows the empty value as not set too)."""
+    setting = f"{side}_tls_security_level"
+    if values[setting].strip():
+        return f"{setting} = {level}"
+    for obsolete in (f"{side}_enforce_tls", f"{side}_use_tls"):
+        if values[obsolete].lower() == "yes":
+            return f"{setting} is not set, and the obsolete {obsolete} = yes makes it {level}"
+    return f"{setting} is not set: Postfix's default is {level}"
+
+
 def sending_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -> list[Finding]:
     level = client_level(values)
     maps = values["smtp_tls_policy_maps"]
     where = " (smtp_tls_policy_maps may set other levels per destination)" if maps else ""
-    level_text = f"smtp_tls_security_level = {level}{where}"
+    level_text = f"{describe_level(values, 'smtp', level)}{where}"
     found: list[Finding] = []
     if level == "none":
         found.append(finding("postfix.smtp-tls-off", "smtp_tls_security_level", level_text))
@@ -74,18 +93,17 @@ def sending_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts
             finding("postfix.smtp-mandatory-everywhere", "smtp_tls_security_level", level_text)
         )
     if level.startswith("dane") and values["smtp_dns_support_level"].lower() != "dnssec":
-        dns = values["smtp_dns_support_level"] or "(empty)"
+        dns = values["smtp_dns_support_level"]
+        dns_text = f"smtp_dns_support_level = {dns}" if dns else "smtp_dns_support_level is not set"
         found.append(
             finding(
-                "postfix.dane-without-dnssec",
-                "smtp_dns_support_level",
-                f"{level_text}, smtp_dns_support_level = {dns}",
+                "postfix.dane-without-dnssec", "smtp_dns_support_level", f"{level_text}, {dns_text}"
             )
         )
     if level in ("verify", "secure"):
         found += _ca_findings(values, files)
     elif "smtp_tls_CAfile" in files and not _ca_usable(files["smtp_tls_CAfile"]):
-        found.append(_unreadable("smtp_tls_CAfile", files["smtp_tls_CAfile"]))
+        found.append(unreadable("smtp_tls_CAfile", files["smtp_tls_CAfile"]))
     if values["smtp_tls_loglevel"].strip() in ("", "0"):
         found.append(finding("postfix.loglevel-zero", "smtp_tls_loglevel", "smtp_tls_loglevel = 0"))
     found += _protocol_findings(values, "smtp", mandatory=level in MANDATORY)
@@ -99,7 +117,7 @@ def _ca_usable(facts: PemFileFacts) -> bool:
 def _ca_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -> list[Finding]:
     named = [files[s] for s in ("smtp_tls_CAfile", "smtp_tls_CApath") if s in files]
     bad = [f for f in named if not _ca_usable(f)]
-    found = [_unreadable(f.setting, f) for f in bad]
+    found = [unreadable(f.setting, f) for f in bad]
     if len(bad) == len(named) and values["tls_append_default_CA"].lower() != "yes":
         found.append(
             finding(
@@ -111,27 +129,31 @@ def _ca_findings(values: Mapping[str, str], files: Mapping[str, PemFileFacts]) -
     return found
 
 
-def _unreadable(setting: str, facts: PemFileFacts) -> Finding:
-    return finding(
-        "postfix.file-unreadable",
-        setting,
-        f"{setting} = {facts.path}: {facts.error or 'unreadable'}",
-    )
-
-
 def _protocol_findings(values: Mapping[str, str], side: str, *, mandatory: bool) -> list[Finding]:
     found: list[Finding] = []
     for setting in (f"{side}_tls_protocols", f"{side}_tls_mandatory_protocols"):
-        allowed = allowed_protocols(values[setting])
-        old = [p for p in allowed if p in ("SSLv2", "SSLv3")]
-        if setting.endswith("mandatory_protocols") and mandatory:
-            old = [p for p in allowed if PROTOCOLS.index(p) < PROTOCOLS.index("TLSv1.2")]
-        if old:
+        enabled = allowed_protocols(values[setting])
+        in_effect = mandatory or not setting.endswith("mandatory_protocols")
+        text = f"{setting} = {values[setting]} enables {', '.join(enabled) or 'no protocol'}"
+        below = [p for p in enabled if PROTOCOLS.index(p) < PROTOCOLS.index("TLSv1.2")]
+        # Opportunistic TLS 1.0 still beats the clear text a failed handshake falls back
+        # to: only SSL is flagged there; in effect for mandatory TLS, anything below 1.2.
+        flagged = below if mandatory and setting.endswith("mandatory_protocols") else []
+        if flagged or any(p.startswith("SSL") for p in enabled):
             found.append(
                 finding(
-                    "postfix.protocols-old",
+                    "postfix.protocols-old", setting, f"{text}: {', '.join(below)} below TLS 1.2"
+                )
+            )
+        if not {"TLSv1.2", "TLSv1.3"} & set(enabled):
+            # A setting that no session uses (mandatory TLS is not in effect) is a warning:
+            # smtp_tls_policy_maps or a master.cf override may still select it.
+            found.append(
+                finding(
+                    "postfix.protocols-no-modern",
                     setting,
-                    f"{setting} = {values[setting]} allows {', '.join(old)}",
+                    f"{text}: neither TLS 1.2 nor TLS 1.3",
+                    severity=None if in_effect else Severity.WARN,
                 )
             )
     found.extend(
@@ -143,16 +165,15 @@ def _protocol_findings(values: Mapping[str, str], side: str, *, mandatory: bool)
 
 
 def receiving_findings(
-    values: Mapping[str, str], files: Mapping[str, PemFileFacts], now: datetime
+    values: Mapping[str, str], certs: Sequence[PemFileFacts], now: datetime
 ) -> list[Finding]:
     level = server_level(values)
-    text = f"smtpd_tls_security_level = {level}"
+    text = describe_level(values, "smtpd", level)
     found: list[Finding] = []
     if level == "none":
         return [finding("postfix.smtpd-tls-off", "smtpd_tls_security_level", text)]
     if level == "encrypt":
         found.append(finding("postfix.smtpd-encrypt", "smtpd_tls_security_level", text))
-    certs = [files[s] for s in CERT_SETTINGS if s in files]
     if not certs:
         found.append(
             finding(
@@ -175,55 +196,10 @@ def receiving_findings(
     return found
 
 
-def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
-    """A server certificate file: readable, with a matching key, a complete, ordered,
-    unexpired chain."""
-    setting = facts.setting
-    if not facts.readable or not facts.certificates:
-        return [_unreadable(setting, facts)]
-    if facts.key_matches is not True:
-        if facts.key_matches is False and facts.error is None:
-            return [
-                finding(
-                    "postfix.key-mismatch",
-                    setting,
-                    f"{facts.path}: the private key is not the certificate's",
-                )
-            ]
-        return [_unreadable(setting, facts)]
-    found: list[Finding] = []
-    for subject, not_after in zip(facts.certificates, facts.not_after, strict=True):
-        if not_after <= now:
-            found.append(
-                finding("postfix.cert-expired", setting, f"{subject} expired {not_after:%Y-%m-%d}")
-            )
-        elif not_after - now < EXPIRY_WARNING:
-            found.append(
-                finding("postfix.cert-expiring", setting, f"{subject} expires {not_after:%Y-%m-%d}")
-            )
-    for index in range(len(facts.certificates) - 1):
-        if facts.issuers[index] != facts.certificates[index + 1]:
-            message = (
-                f"certificate {index + 1} ({facts.certificates[index]}) is not issued by the next"
-            )
-            found.append(finding("postfix.chain-misordered", setting, message))
-            break
-    if facts.self_signed[-1] and len(facts.certificates) == 1:
-        found.append(
-            finding("postfix.cert-self-signed", setting, f"{facts.certificates[0]} is self-signed")
-        )
-    elif not facts.self_signed[-1] and not facts.issuer_trusted:
-        message = (
-            f"the chain ends at {facts.certificates[-1]}, issued by {facts.issuers[-1]}, "
-            "which is neither in the file nor in the trust store"
-        )
-        found.append(finding("postfix.chain-incomplete", setting, message))
-    return found
-
-
 def judge_postfix(settings: PostfixSettings, now: datetime) -> PostfixReport:
     """The report: sending findings, then receiving findings."""
     values = dict(settings.values)
-    files = {f.setting: f for f in settings.files}
-    found = sending_findings(values, files) + receiving_findings(values, files, now)
+    files = {f.setting: f for f in settings.files if f.setting not in CERT_SETTINGS}
+    certs = [f for f in settings.files if f.setting in CERT_SETTINGS]
+    found = sending_findings(values, files) + receiving_findings(values, certs, now)
     return PostfixReport(settings=settings, findings=tuple(found), verdict=verdict_of(found))

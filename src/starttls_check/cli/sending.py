@@ -81,13 +81,16 @@ def _report(mode: str, options: Mapping[str, Any]) -> SendingReport:
         source = options["headers"]
         return check_headers(_read_message(source), source)
     if mode == "postfix_config":
+        from ..model.sending import SettingsError
+        from ..render.sanitize import terminal_safe
         from ..run.sending import check_postfix_config
 
         path = Path(options["postfix_config"])
         try:
             return check_postfix_config(path, datetime.now(UTC))
-        except FileNotFoundError as exc:
-            raise UsageError(str(exc)) from None
+        except (FileNotFoundError, SettingsError) as exc:
+            # postconf's complaint quotes the file's bytes: escaped, bounded, one line.
+            raise UsageError(terminal_safe(str(exc), limit=400)) from None
     from .receiving import run_receive
 
     return run_receive(options)

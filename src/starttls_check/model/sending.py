@@ -68,20 +68,33 @@ class HeaderReport:
     verdict: Verdict
 
 
+class PemObject(StrEnum):
+    """What one PEM block of a certificate or key file is."""
+
+    KEY = "key"
+    CERTIFICATE = "certificate"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PemFileFacts:
-    """A certificate, key or CA file named by a setting, as read from disk."""
+    """A certificate, key or CA file named by a setting, as read from disk. For the
+    server's certificate settings, one private key and the certificates that go with it:
+    `smtpd_tls_chain_files` gives one of these per key (per RSA, ECDSA, ... chain)."""
 
     setting: str
-    path: str
+    path: str  # the file or files this key and chain are in
     readable: bool
     error: str | None  # why it could not be read or parsed
+    objects: tuple[PemObject, ...]  # the PEM blocks, keys and certificates, in file order
     certificates: tuple[str, ...]  # subjects, file order
     issuers: tuple[str, ...]
     not_after: tuple[datetime, ...]
     self_signed: tuple[bool, ...]
+    public_keys: tuple[str, ...]  # each certificate's key type: RSA, EC secp256r1, Ed25519
+    public_key_bits: tuple[int, ...]
     has_key: bool
-    key_matches: bool | None  # the key's public half is the first certificate's; None: no pair
+    key_matches: bool | None  # the key's public half is one of the certificates'; None: no pair
+    key_certificate: int | None  # which certificate (0: the first) the key is for
     issuer_trusted: bool | None  # the last certificate's issuer is in the trust store
 
 
@@ -93,6 +106,11 @@ class PostfixSettings:
     path: str
     values: tuple[tuple[str, str], ...]  # name, value: only the settings judged
     files: tuple[PemFileFacts, ...]
+
+
+class SettingsError(Exception):
+    """`--postfix-config` names a file or directory that holds no Postfix settings: the
+    user's doing, reported in one line rather than judged as an all-defaults config."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,6 +1,17 @@
 """The certificate, key and CA files Postfix's settings name, read and parsed into facts:
-readable or not, the certificates in file order, whether the key is the certificate's,
-whether the chain ends at an anchor of the trust store. Judging is `checks/`' job."""
+readable or not, each key with the certificates that go with it, in file order, which
+certificate the key is for, whether the chain ends at an anchor of the trust store.
+Judging is `checks/`' job.
+
+`smtpd_tls_chain_files` is read as Postfix reads it (tls_certkey.c, `load_chain_files`):
+the files are one stream of PEM objects, and each private key starts a group holding the
+certificate after it (the key's own) and the issuers after that, up to the next key. So
+`rsa.pem, ecdsa.pem` (each key, leaf, CA) is two groups, one file holding an RSA and an
+ECDSA group is two, and `key.pem, fullchain.pem` is one. A stream that starts with a
+certificate is refused by Postfix ("key not first"); it is grouped the other way round,
+each key ending the group of the certificates before it, so that `leaf, CA, key` is one
+group in the wrong order rather than certificates without a key and a key without one.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +20,7 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
 
@@ -16,21 +28,33 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
-from ..model.sending import PemFileFacts, PostfixSettings
-from ..tls.certs import TrustStore, issued_by, load_pem
+from ..model.sending import PemFileFacts, PemObject, PostfixSettings
+from ..tls.certs import CERT_PARSE_ERRORS, TrustStore, issued_by, key_description, load_pem
 
 MAX_PEM = 1 << 20
+KEY, CERTIFICATE = PemObject.KEY, PemObject.CERTIFICATE
 _PAIRS = (
     ("smtpd_tls_cert_file", "smtpd_tls_key_file"),
     ("smtpd_tls_eccert_file", "smtpd_tls_eckey_file"),
 )
-_KEY_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----", re.S
-)
+# The PEM types Postfix loads (tls_certkey.c `load_pem_object`): certificates, and keys
+# in PKCS#8 or the RSA, EC and DSA forms. An encrypted key is read as a key that does not
+# parse, as Postfix cannot use it either.
+_OBJECT = re.compile(rb"-----BEGIN (CERTIFICATE|[A-Z ]*PRIVATE KEY)-----.+?-----END \1-----", re.S)
+
+
+@dataclass(frozen=True, slots=True)
+class _Object:
+    """One PEM object of a file: a key or a certificate, and where it is."""
+
+    kind: PemObject
+    path: Path
+    pem: bytes
 
 
 def read_files(settings: PostfixSettings, trust: TrustStore | None = None) -> PostfixSettings:
-    """The settings with the facts of every file they name."""
+    """The settings with the facts of every file they name: for the server's certificate
+    settings one entry per key and its chain."""
     if trust is None:
         from ..tls.trust_store import TrustStoreError, load_trust_store
 
@@ -41,7 +65,7 @@ def read_files(settings: PostfixSettings, trust: TrustStore | None = None) -> Po
     values = dict(settings.values)
     found: list[PemFileFacts] = []
     if chain := _paths(values["smtpd_tls_chain_files"]):
-        found.append(pem_facts("smtpd_tls_chain_files", chain, trust))
+        found += chain_facts("smtpd_tls_chain_files", chain, trust)
     for cert, key in _PAIRS:
         if values[cert]:
             paths = [Path(values[cert])]
@@ -61,42 +85,102 @@ def _paths(value: str) -> list[Path]:
     return [Path(p) for p in re.split(r"[\s,]+", value) if p]
 
 
-def pem_facts(
-    setting: str, paths: Sequence[Path], trust: TrustStore, *, ca: bool = False
-) -> PemFileFacts:
-    """One setting's files, read together in order (a key file then a chain file, or one
-    file with both)."""
-    data = b""
+def _objects(paths: Sequence[Path]) -> list[_Object] | tuple[Path, str]:
+    """Every file's PEM objects in order, or the first file that cannot be read and why."""
+    objects: list[_Object] = []
     for path in paths:
         try:
             with path.open("rb") as handle:
-                data += handle.read(MAX_PEM) + b"\n"
+                data = handle.read(MAX_PEM)
         except OSError as exc:
-            return _unreadable(setting, paths, f"{path}: {exc.strerror or exc}")
-    certs, bad = load_pem(data)
-    keys = _KEY_BLOCK.findall(data)
-    key_block = _KEY_BLOCK.search(data)
+            return path, f"{path}: {exc.strerror or exc}"
+        for match in _OBJECT.finditer(data):
+            kind = KEY if match[1].endswith(b"PRIVATE KEY") else CERTIFICATE
+            objects.append(_Object(kind, path, match[0]))
+    return objects
+
+
+def chain_groups(objects: Sequence[_Object]) -> list[list[_Object]]:
+    """The stream cut into key-and-chain groups (see the module's docstring)."""
+    if not objects:
+        return []
+    groups: list[list[_Object]] = [[]]
+    key_first = objects[0].kind == KEY
+    for item in objects:
+        if key_first and item.kind == KEY and groups[-1]:
+            groups.append([])
+        groups[-1].append(item)
+        if not key_first and item.kind == KEY:
+            groups.append([])
+    groups = [g for g in groups if g]
+    # `leaf, CA, key` then `key, leaf, CA`: the lone key takes the certificates after it.
+    merged: list[list[_Object]] = []
+    for group in groups:
+        lone_key = merged and [o.kind for o in merged[-1]] == [KEY]
+        if lone_key and all(o.kind == CERTIFICATE for o in group):
+            merged[-1] += group
+        else:
+            merged.append(group)
+    return merged
+
+
+def chain_facts(setting: str, paths: Sequence[Path], trust: TrustStore) -> list[PemFileFacts]:
+    """`smtpd_tls_chain_files`: one entry per key and its chain."""
+    objects = _objects(paths)
+    if isinstance(objects, tuple):
+        return [_unreadable(setting, paths, objects[1])]
+    groups = chain_groups(objects)
+    if not groups:
+        return [_facts(setting, paths, [], trust, ca=False)]
+    return [
+        _facts(setting, list(dict.fromkeys(o.path for o in group)), group, trust, ca=False)
+        for group in groups
+    ]
+
+
+def pem_facts(
+    setting: str, paths: Sequence[Path], trust: TrustStore, *, ca: bool = False
+) -> PemFileFacts:
+    """One setting's files read together in order: a certificate file (the server's
+    certificate first, then its issuers) and its key file, or one file with both; or a
+    CA file."""
+    objects = _objects(paths)
+    if isinstance(objects, tuple):
+        return _unreadable(setting, paths, objects[1])
+    return _facts(setting, paths, objects, trust, ca=ca)
+
+
+def _facts(
+    setting: str, paths: Sequence[Path], objects: Sequence[_Object], trust: TrustStore, *, ca: bool
+) -> PemFileFacts:
+    certs, bad = load_pem(b"\n".join(o.pem for o in objects if o.kind == CERTIFICATE))
+    key_block = next((o.pem for o in objects if o.kind == KEY), None)
     error = f"{bad} certificate blocks do not parse" if bad else None
     if not certs:
         error = "no PEM certificate"
-    matches: bool | None = None
+    index: int | None = None
     if key_block is not None and certs and not ca:
-        matches = _key_matches(key_block.group(0), certs[0])
-        if matches is None:
-            error, matches = "the private key does not parse", False
-    elif not ca and error is None and not keys:
+        index = _key_certificate(key_block, certs)
+        if index == -1:
+            error, index = "the private key does not parse", None
+    elif not ca and error is None and key_block is None:
         error = "no private key"
+    keys = [key_description(c) for c in certs]
     return PemFileFacts(
         setting=setting,
         path=", ".join(str(p) for p in paths),
         readable=True,
         error=error,
+        objects=tuple(o.kind for o in objects),
         certificates=tuple(c.subject.rfc4514_string() for c in certs),
         issuers=tuple(c.issuer.rfc4514_string() for c in certs),
         not_after=tuple(c.not_valid_after_utc.astimezone(UTC) for c in certs),
         self_signed=tuple(c.issuer == c.subject and issued_by(c, c) for c in certs),
+        public_keys=tuple(kind for kind, _ in keys),
+        public_key_bits=tuple(bits for _, bits in keys),
         has_key=key_block is not None,
-        key_matches=matches,
+        key_matches=None if key_block is None or ca or not certs else index is not None,
+        key_certificate=index,
         issuer_trusted=_issuer_trusted(certs, trust) if certs and not ca else None,
     )
 
@@ -115,25 +199,38 @@ def _unreadable(setting: str, paths: Sequence[Path], error: str | None) -> PemFi
         path=", ".join(str(p) for p in paths),
         readable=False,
         error=error,
+        objects=(),
         certificates=(),
         issuers=(),
         not_after=(),
         self_signed=(),
+        public_keys=(),
+        public_key_bits=(),
         has_key=False,
         key_matches=None,
+        key_certificate=None,
         issuer_trusted=None,
     )
 
 
-def _key_matches(block: bytes, cert: x509.Certificate) -> bool | None:
+def _key_certificate(block: bytes, certs: Sequence[x509.Certificate]) -> int | None:
+    """Which certificate the private key is for (its index), None for none of them, -1 if
+    the key does not parse."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
             key = serialization.load_pem_private_key(block, password=None)
     except (ValueError, TypeError):
-        return None
+        return -1
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return bool(key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki))
+    public = key.public_key().public_bytes(*spki)
+    for index, cert in enumerate(certs):
+        try:
+            if cert.public_key().public_bytes(*spki) == public:
+                return index
+        except CERT_PARSE_ERRORS:  # a certificate's key this library cannot read
+            continue
+    return None
 
 
 def _issuer_trusted(certs: Sequence[x509.Certificate], trust: TrustStore) -> bool:

@@ -15,11 +15,12 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..model.sending import PostfixSettings
+from ..model.sending import PostfixSettings, SettingsError
 
 MAX_FILE = 1 << 20  # bytes of main.cf read
 POSTCONF_TIMEOUT = 10.0
 MAX_VALUE = 1 << 16  # characters of one expanded value
+MAX_ERROR = 512  # bytes of postconf's error output quoted
 
 # The settings judged, with Postfix 3.7's defaults (`postconf -d`).
 DEFAULTS: Mapping[str, str] = {
@@ -51,6 +52,8 @@ DEFAULTS: Mapping[str, str] = {
     "smtpd_tls_loglevel": "0",
     "smtpd_tls_received_header": "no",
 }
+BINARY = "a binary file"
+_NAME = re.compile(r"\w+", re.ASCII)  # parameter names are ASCII (postconf(5))
 _REFERENCE = re.compile(r"\$(?:\{(\w+)\}|\((\w+)\)|(\w+))")
 
 
@@ -61,25 +64,46 @@ def postconf_path() -> Path | None:
 
 
 def read_settings(path: Path, postconf: Path | None = None) -> PostfixSettings:
-    """The settings for a config directory, its main.cf, or a saved `postconf -n`."""
+    """The settings for a config directory, its main.cf, or a saved `postconf -n`;
+    `SettingsError` when the file holds none, or `postconf` refuses the configuration."""
     directory = path if path.is_dir() else (path.parent if path.name == "main.cf" else None)
     postconf = postconf or postconf_path()
+    refused: str | None = None
     if directory is not None and postconf is not None:
         values = _run_postconf(postconf, directory)
-        if values is not None:
+        if isinstance(values, dict) and _read_file(directory / "main.cf") != BINARY:
             return _settings("postconf", directory, values)
+        refused = values if isinstance(values, str) else None
     file = directory / "main.cf" if directory is not None else path
+    found = _read_file(file)
+    # postconf reads main.cf as the daemons do: what it refuses, Postfix refuses too.
+    failed = f"postconf -c {directory} failed: {refused}" if refused else ""
+    if isinstance(found, str):
+        raise SettingsError(
+            f"no Postfix settings found in {file} ({found}){failed and '; '}{failed}"
+        )
+    if failed:
+        raise SettingsError(f"{file}: {failed}")
+    return _settings("file", file, expand({**DEFAULTS, **found}))
+
+
+def _read_file(file: Path) -> dict[str, str] | str:
+    """The file's settings, or why it has none."""
     try:
         with file.open("rb") as handle:
-            text = handle.read(MAX_FILE).decode("utf-8", "replace")
+            data = handle.read(MAX_FILE)
     except OSError as exc:
         raise FileNotFoundError(f"{file}: {exc.strerror or exc}") from None
-    return _settings("file", file, expand({**DEFAULTS, **parse_main_cf(text)}))
+    # A NUL never occurs in main.cf or `postconf -n` output: such a file is binary, and
+    # judging Postfix's defaults in its place would pass a verdict on nothing.
+    if b"\0" in data:
+        return BINARY
+    return parse_main_cf(data.decode("utf-8", "replace")) or "no `name = value` line"
 
 
-def _run_postconf(postconf: Path, directory: Path) -> dict[str, str] | None:
-    """`postconf -x`'s answer for the judged names; None if it fails (then the file is
-    read instead)."""
+def _run_postconf(postconf: Path, directory: Path) -> dict[str, str] | str | None:
+    """`postconf -x`'s answer for the judged names; its first error line if it refused the
+    configuration; None if it could not run (then the file is read instead)."""
     try:
         done = subprocess.run(  # noqa: S603 - a fixed program and our own arguments
             [str(postconf), "-c", str(directory), "-x", *DEFAULTS],
@@ -90,7 +114,8 @@ def _run_postconf(postconf: Path, directory: Path) -> dict[str, str] | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode != 0:
-        return None
+        lines = done.stderr[:MAX_ERROR].decode("utf-8", "replace").strip().splitlines()
+        return lines[0] if lines else f"exit status {done.returncode}"
     values = parse_main_cf(done.stdout[:MAX_FILE].decode("utf-8", "replace"))
     return {name: values.get(name, default) for name, default in DEFAULTS.items()}
 
@@ -108,7 +133,7 @@ def parse_main_cf(text: str) -> dict[str, str]:
                 values[name] = f"{values[name]} {line.strip()}".strip()
             continue
         key, sep, value = line.partition("=")
-        name = key.strip() if sep and re.fullmatch(r"\w+", key.strip()) else None
+        name = key.strip() if sep and _NAME.fullmatch(key.strip()) else None
         if name is not None:
             values[name] = value.strip()
     return values

@@ -34,12 +34,12 @@ def render_postfix(report: PostfixReport, *, color: bool, width: int = 100) -> s
     table.add_column("Value", overflow="fold")
     values = dict(settings.values)
     for name in _SHOWN:
-        table.add_row(Text(name), safe(values.get(name, "") or "(empty)", limit=200))
+        table.add_row(Text(name), safe(values.get(name, "") or "(not set)", limit=200))
     for facts in settings.files:
         table.add_row(Text(f"  {facts.setting}"), _file_cell(facts))
     parts.append(table)
     parts += findings_lines(report.findings, domain="", verbose=True)
-    sentence = f"{len(report.findings)} findings" if report.findings else "nothing to report"
+    sentence = _count(len(report.findings), "finding") if report.findings else "nothing to report"
     parts.append(verdict_line(settings.path, report.verdict, sentence))
     return render_to_text(parts, color=color, width=width)
 
@@ -47,5 +47,8 @@ def render_postfix(report: PostfixReport, *, color: bool, width: int = 100) -> s
 def _file_cell(facts: PemFileFacts) -> Text:
     if facts.error:
         return safe(f"{facts.path}: {facts.error}", "yellow", limit=300)
-    count = len(facts.certificates)
-    return safe(f"{facts.path}: {count} certificates", limit=300)
+    return safe(f"{facts.path}: {_count(len(facts.certificates), 'certificate')}", limit=300)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
