@@ -265,11 +265,16 @@ def imported_modules(cmd: Sequence[str]) -> dict[str, int]:
     return {m[3]: int(m[1]) for m in found if m}
 
 
-def import_floor(loaded: Mapping[str, int]) -> tuple[tuple[str, ...], dict[str, int]]:
-    """The floor command, and the modules the check loads (`loaded`) that it does not."""
-    ours = sorted(
+def project_modules(loaded: Mapping[str, int]) -> list[str]:
+    """Our modules among those loaded, but for `-m`'s entry point, which runs the check."""
+    return sorted(
         m for m in loaded if m.startswith("starttls_check.") and m != "starttls_check.__main__"
     )
+
+
+def import_floor(loaded: Mapping[str, int]) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The floor command, and the modules the check loads (`loaded`) that it does not."""
+    ours = project_modules(loaded)
     floor_cmd = (PY, "-c", "import " + ", ".join(ours))
     floor_loaded = imported_modules(floor_cmd)
     residual = {m: t for m, t in loaded.items() if m not in floor_loaded}
@@ -284,6 +289,38 @@ def import_floor(loaded: Mapping[str, int]) -> tuple[tuple[str, ...], dict[str, 
     return floor_cmd, residual
 
 
+# Run in a child: time `dataclasses` creating the project's classes while the floor imports.
+_DATACLASS_PROBE = """
+import dataclasses, importlib, sys, time
+spent, created, process = [0.0], [0], dataclasses._process_class
+def timed(cls, *args, **kwargs):
+    started = time.perf_counter()
+    made = process(cls, *args, **kwargs)
+    if made.__module__.startswith("starttls_check."):
+        spent[0] += time.perf_counter() - started
+        created[0] += 1
+    return made
+dataclasses._process_class = timed
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+print(created[0], spent[0])
+"""
+
+
+def dataclass_cost(modules: Sequence[str], runs: int = 5) -> None:
+    """How much of the floor is `@dataclass` at work: Python 3.11 compiles each frozen,
+    slotted class's methods (init, repr, eq, hash, setattr, delattr) one `exec` at a time."""
+    times, count = [], 0
+    for _ in range(runs):
+        cmd = (PY, "-c", _DATACLASS_PROBE, *modules)
+        out = subprocess.run(cmd, capture_output=True, env=ENV, check=True).stdout.split()
+        count, times = int(out[0]), [*times, float(out[1])]
+    print(
+        f"  of the floor, creating the {count} project dataclasses: "
+        f"{ms(statistics.median(times))} (median of {runs} runs)"
+    )
+
+
 def ratios(numerator: Sample, denominator: Sample) -> tuple[float, float]:
     """The ratio of the medians, and of the minimums (the least disturbed runs, steadier on
     a busy machine than any one round's pair)."""
@@ -296,6 +333,7 @@ def bench_cold_check(world: World, runs: int) -> list[Row]:
     print("  check: " + " ".join(check_cmd).replace(PY, "python"))
     loaded = imported_modules(check_cmd)
     floor_cmd, _ = import_floor(loaded)
+    dataclass_cost(project_modules(loaded))
     if unused := [m for m in LIBRARIES if m not in loaded]:
         print(f"  NOTE: the check does not import {', '.join(unused)}: the floor is unfair")
     library_cmd = (PY, "-c", "import " + ", ".join(LIBRARIES))
