@@ -230,6 +230,14 @@ def test_swaks_over_tls() -> None:
     assert "self-signed" in found.message
 
 
+def _unverifying() -> ssl.SSLContext:
+    """A client context that accepts any certificate, as Postfix's `may` does."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _unverifying_tls12_rsa_only() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -258,11 +266,8 @@ def test_a_transaction_after_an_unverifiable_certificate_is_not_stopping(ending:
     sender went on past the certificate; it is not credited with stopping there."""
 
     def client(port: int) -> None:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-            smtp.starttls(context=context)
+            smtp.starttls(context=_unverifying())
             smtp.ehlo("probe.test")
             assert smtp.mail("<>", ["SIZE=12"])[0] == 250
             assert smtp.rcpt("<b@dest.test>")[0] == 250
@@ -288,11 +293,8 @@ def test_starttls_inside_tls_is_refused_as_postfix_refuses_it() -> None:
     replies: list[tuple[int, bytes]] = []
 
     def client(port: int) -> None:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-            smtp.starttls(context=context)
+            smtp.starttls(context=_unverifying())
             smtp.ehlo("again.test")
             replies.append(smtp.docmd("STARTTLS"))
 

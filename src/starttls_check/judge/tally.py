@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..dns.public_suffix import PublicSuffixListMissing, registrable_domain
+from ..dns.targets import is_ip_address
 from ..model.findings import Severity, Verdict
 
 DIMENSIONS = ("verdict", "starttls", "tls_version", "certificate", "dane", "mta_sts")
@@ -76,22 +77,12 @@ def provider_of(doc: Mapping[str, Any]) -> str:
     if not hosts or not hosts[0][1]:
         return NO_MX
     name = hosts[0][1]
-    if _is_address(name):
+    if is_ip_address(name):
         return name
     try:
         return registrable_domain(name) or name
     except PublicSuffixListMissing:
         return name
-
-
-def _is_address(name: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(slots=True)
