@@ -3,6 +3,7 @@ client that sends garbage instead of a ClientHello, one that drops mid-handshake
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import smtplib
@@ -316,3 +317,39 @@ def test_each_clients_offer_line_names_that_client() -> None:
     assert len(offers) == len(ports) == 2
     for line, client in zip(offers, report.clients, strict=True):
         assert line.startswith(f"127.0.0.1:{client.port} (EHLO sender.test) offered: ")
+
+
+def test_the_transcript_is_the_dialogue_without_the_message() -> None:
+    report = run_receiver(_smtplib(starttls=True), CertificateKind.SELF_SIGNED)
+    (client,) = report.clients
+    seen = [(e.direction.value, e.text) for e in client.transcript]
+    assert seen[0] == ("sent", "220 receiver.test ESMTP starttls-check receive mode")
+    assert ("received", "ehlo sender.test") in seen
+    assert ("sent", "220 2.0.0 ready to start TLS") in seen
+    tls = [text for direction, text in seen if text.startswith("TLS: ")]
+    assert tls == [f"TLS: {client.tls_version} {client.cipher}"]
+    assert ("received", "data") in seen
+    assert ("event", f"message: {client.message_size} bytes") in seen
+    assert not [text for _, text in seen if "Subject" in text or text == "hi"]  # no content
+    assert seen[-1] == ("event", "closed (quit)")
+    times = [e.at_ms for e in client.transcript]
+    assert times == sorted(times)
+
+
+def test_the_transcript_is_bounded() -> None:
+    from starttls_check.smtp.receive_record import MAX_ENTRIES, MAX_TEXT
+
+    def chatty(port: int) -> None:  # each EHLO is answered with five lines
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"EHLO " + b"x" * 1500 + b"\r\n" + b"EHLO chatty.test\r\n" * 190 + b"QUIT\r\n"
+            )
+            with contextlib.suppress(OSError):
+                while sock.recv(65536):
+                    pass
+
+    report = run_receiver(chatty, CertificateKind.SELF_SIGNED)
+    (client,) = report.clients
+    assert len(client.transcript) == MAX_ENTRIES + 1
+    assert client.transcript[-1].text == f"(transcript cut at {MAX_ENTRIES} entries)"
+    assert max(len(e.text) for e in client.transcript) == MAX_TEXT

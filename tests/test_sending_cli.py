@@ -125,6 +125,7 @@ def test_headers_without_received_are_inconclusive(
         (["--receive", "127.0.0.1:0", "--ehlo", "a.test"], "does not take --ehlo"),
         (["--receive", "127.0.0.1:0", "--no-policy-checks"], "does not take --no-policy-checks"),
         (["--postfix-config", "x", "-q"], "--postfix-config does not take -q"),
+        (["--headers", "-", "-v"], "--headers does not take -v"),
         (["--receive", "127.0.0.1:0", "--hostname", "x\r\n250 evil"], "bad host name"),
         (["--receive", "127.0.0.1:0", "--hostname", "bad name"], "bad host name"),
         (
@@ -210,7 +211,9 @@ def test_postfix_config_directory_postconf_refuses_is_an_error(tmp_path: Path) -
     _one_error_line(result, f"postconf -c {tmp_path} failed", "hello")
 
 
-def test_receive_as_json_matches_the_schema() -> None:
+def _receive_one_message(*options: str) -> tuple[int, bytes, str, int]:
+    """Run the receive mode in a child, send it one message over unverified TLS; its exit
+    code, stdout, stderr and port."""
     import smtplib
     import socket
     import ssl
@@ -219,9 +222,9 @@ def test_receive_as_json_matches_the_schema() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    args = ["--receive", f"127.0.0.1:{port}", "--receive-timeout", "20", "--format", "json"]
+    args = ["--receive", f"127.0.0.1:{port}", "--receive-timeout", "20", *options]
     process = subprocess.Popen(
-        [sys.executable, "-m", "starttls_check", *args, "--certificate", "wrong-name"],
+        [sys.executable, "-m", "starttls_check", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -245,8 +248,13 @@ def test_receive_as_json_matches_the_schema() -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 0, err
-    assert f"receiving on 127.0.0.1:{port}" in err.decode()
+    return process.returncode, out, err.decode(), port
+
+
+def test_receive_as_json_matches_the_schema() -> None:
+    code, out, err, port = _receive_one_message("--format", "json", "--certificate", "wrong-name")
+    assert code == 0, err
+    assert f"receiving on 127.0.0.1:{port}" in err
     document = json.loads(out)
     validate(document)
     assert document["mode"] == "receive"
@@ -254,6 +262,19 @@ def test_receive_as_json_matches_the_schema() -> None:
     assert client["starttls"]
     assert client["message_sent"]
     assert "sender.unauthenticated" in [f["code"] for f in client["findings"]]
+    assert {"at_ms", "direction", "text"} == set(client["transcript"][0])
+
+
+def test_receive_with_v_shows_each_clients_dialogue() -> None:
+    code, out, err, _ = _receive_one_message("-v")
+    assert code == 0, err
+    text = out.decode()
+    assert "-> 220 2.0.0 ready to start TLS" in text
+    assert "<- STARTTLS" in text
+    assert "** closed (quit)" in text
+    quiet_code, quiet, _, _ = _receive_one_message()
+    assert quiet_code == 0
+    assert "ready to start TLS" not in quiet.decode()
 
 
 def test_receive_without_clients_exits_3_naming_the_bound_port() -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from ..model.catalogue import finding
 from ..model.findings import Finding, Verdict
 from ..model.sending import CertificateKind, ReceivedClient, ReceiveReport, listen_text
-from ..model.session import DEPRECATED_TLS, TLS_VERSIONS
+from ..model.session import DEPRECATED_TLS, TLS_VERSIONS, tls_name
 from .outcome import verdict_of, worst_verdict
 
 WEAK_MARKS = ("RC4", "3DES", "_DES_", "NULL", "EXPORT", "anon")
@@ -52,13 +52,15 @@ def client_findings(client: ReceivedClient, certificate: CertificateKind) -> lis
             finding("sender.clear-text", subject, "delivered in clear text; STARTTLS was offered")
         )
     elif client.message_sent and certificate is not CertificateKind.PROVIDED:
-        message = f"delivered over {client.tls_version} after a certificate ({certificate.value})"
+        version = tls_name(client.tls_version or "")
+        message = f"delivered over {version} after a certificate ({certificate.value})"
         found.append(finding("sender.unauthenticated", subject, message))
     elif client.mail_over_tls and certificate is not CertificateKind.PROVIDED:
         # A verifying sender stops before MAIL FROM; one that goes on to a transaction
         # has accepted the certificate, however the transaction then ended.
+        version = tls_name(client.tls_version or "")
         message = (
-            f"began a mail transaction over {client.tls_version} after a certificate "
+            f"began a mail transaction over {version} after a certificate "
             f"({certificate.value}); no message was completed ({client.closed_by})"
         )
         found.append(finding("sender.unauthenticated", subject, message))
@@ -96,9 +98,9 @@ def _offer_findings(subject: str, client: ReceivedClient) -> list[Finding]:
     found: list[Finding] = []
     known = [v for v in offer.versions if v in TLS_VERSIONS]
     if known and max(known, key=TLS_VERSIONS.index) in DEPRECATED_TLS:
-        found.append(finding("sender.no-tls12", subject, f"offers only {', '.join(known)}"))
+        found.append(finding("sender.no-tls12", subject, f"offers only {_names(known)}"))
     elif old := [v for v in known if v in DEPRECATED_TLS]:
-        found.append(finding("sender.offers-old-tls", subject, f"also offers {', '.join(old)}"))
+        found.append(finding("sender.offers-old-tls", subject, f"also offers {_names(old)}"))
     weak = [s for s in offer.cipher_suites if any(m in s for m in WEAK_MARKS)]
     if weak:
         found.append(
@@ -107,6 +109,10 @@ def _offer_findings(subject: str, client: ReceivedClient) -> list[Finding]:
     if offer.server_name is None:
         found.append(finding("sender.no-sni", subject, "no server name (SNI) in its ClientHello"))
     return found
+
+
+def _names(versions: Sequence[str]) -> str:
+    return ", ".join(tls_name(v) for v in versions)
 
 
 def _stopped_at_certificate(client: ReceivedClient) -> str | None:
@@ -121,7 +127,8 @@ def _stopped_at_certificate(client: ReceivedClient) -> str | None:
         and client.handshake_error is None
         and client.closed_by not in TIMED_OUT
     ):
-        return f"completed {client.tls_version}, then left without a message ({client.closed_by})"
+        completed = tls_name(client.tls_version)
+        return f"completed {completed}, then left without a message ({client.closed_by})"
     return None
 
 

@@ -24,7 +24,6 @@ FOREIGN: tuple[str, ...] = (
     "config",
     "baseline",
     "deep",
-    "transcript",
     "nameservers",
 )
 FOREIGN += ("protocol", "port", "ca_files", "require_dane", "require_mta_sts", "min_tls")
@@ -43,6 +42,8 @@ def run_sending(options: Mapping[str, Any], given: Mapping[str, Any], *, color: 
     if foreign:
         raise UsageError(f"--{modes[0].replace('_', '-')} does not take {_flag(foreign[0])}")
     if modes[0] != "receive":
+        if options["transcript"]:  # a dialogue exists only where there were sessions
+            raise UsageError(f"--{modes[0].replace('_', '-')} does not take -v")
         stray = [name for name in RECEIVE_ONLY if name in given]
         if stray:
             raise UsageError(f"{_flag(stray[0])} needs --receive")
@@ -132,5 +133,6 @@ def _write(
             fail_on=fail_on,
             color=color,
             width=_output_width(),
+            verbose=options["transcript"],
         )
     )

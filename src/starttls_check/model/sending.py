@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from .findings import Finding, Verdict
+from .session import Exchange
 
 
 class HopTls(StrEnum):
@@ -169,6 +170,7 @@ class ReceivedClient:
     closed_by: str  # "quit", "client" (dropped), "timeout" (idle), "limit" (run ended), "error"
     long_line: int | None  # bytes of a command line refused as too long, if one was
     silent_ms: float  # how long the client had sent nothing when the session ended
+    transcript: tuple[Exchange, ...]  # the dialogue, bounded; shown with -v
     findings: tuple[Finding, ...]
     verdict: Verdict
 

@@ -7,12 +7,16 @@ from rich.table import Table
 from rich.text import Text
 
 from ..model.sending import ReceivedClient, ReceiveReport, listen_text
+from ..model.session import tls_name
 from .findings import findings_lines
 from .terminal import render_to_text, safe
 from .verdict_line import VERDICT_STYLE, verdict_line
 
 
-def render_receive(report: ReceiveReport, *, color: bool, width: int = 100) -> str:
+def render_receive(
+    report: ReceiveReport, *, color: bool, width: int = 100, verbose: bool = False
+) -> str:
+    """The table; with `verbose` (-v) each client's dialogue follows its offer."""
     title = f"receive mode on {report.listen}, certificate {report.certificate.value}"
     parts: list[RenderableType] = [safe(f"{title} ({report.certificate_subject})", "bold")]
     if report.clients:
@@ -24,13 +28,19 @@ def render_receive(report: ReceiveReport, *, color: bool, width: int = 100) -> s
                 safe(listen_text(client.address, client.port)),  # the port tells clients apart
                 safe(client.ehlo or "—", limit=60),
                 Text("yes" if client.starttls else "no"),
-                safe(client.tls_version or "—"),
+                safe(tls_name(client.tls_version) if client.tls_version else "—"),
                 safe(client.cipher or "—"),
                 safe(_message_cell(client), limit=120),
                 Text(client.verdict.value, style=VERDICT_STYLE[client.verdict]),
             )
         parts.append(table)
         parts += [_offer_line(c) for c in report.clients if c.client_hello is not None]
+        if verbose:
+            from .transcript import exchanges
+
+            for client in report.clients:
+                parts.append(safe(f"{_who(client)}:", "bold"))
+                parts.append(exchanges(client.transcript))
     findings = report.findings + tuple(f for c in report.clients for f in c.findings)
     parts += findings_lines(findings, domain="", verbose=True)
     count = len(report.clients)
@@ -52,13 +62,17 @@ def _message_cell(client: ReceivedClient) -> str:
 def _offer_line(client: ReceivedClient) -> Text:
     offer = client.client_hello
     assert offer is not None
-    who = f"{listen_text(client.address, client.port)} (EHLO {client.ehlo or '-'})"
-    line = safe(f"{who} offered: ", "bold")
+    line = safe(f"{_who(client)} offered: ", "bold")
     line.append_text(
         safe(
-            f"versions {', '.join(offer.versions)} · {len(offer.cipher_suites)} cipher suites · "
+            f"versions {', '.join(map(tls_name, offer.versions))} · "
+            f"{len(offer.cipher_suites)} cipher suites · "
             f"groups {', '.join(offer.groups[:6]) or '—'} · SNI {offer.server_name or '—'}",
             limit=1000,
         )
     )
     return line
+
+
+def _who(client: ReceivedClient) -> str:
+    return f"{listen_text(client.address, client.port)} (EHLO {client.ehlo or '-'})"

@@ -51,8 +51,10 @@ def render_sending(
     fail_on: Severity = Severity.FAIL,
     color: bool = False,
     width: int = 100,
+    verbose: bool = False,
 ) -> str:
-    """The report in one of `SENDING_FORMATS`; pure ASCII JSON, escaped tables."""
+    """The report in one of `SENDING_FORMATS`; pure ASCII JSON, escaped tables (the
+    receive mode's with each client's dialogue when `verbose`)."""
     if output_format == "json":
         document = sending_envelope(report, generated_at, fail_on)
         return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
@@ -69,4 +71,4 @@ def render_sending(
     assert isinstance(report, ReceiveReport)
     from .receive_table import render_receive
 
-    return render_receive(report, color=color, width=width)
+    return render_receive(report, color=color, width=width, verbose=verbose)

@@ -19,6 +19,7 @@ from ..model.report import DomainReport, HostReport
 from ..model.session import (
     CertificateInfo,
     Direction,
+    Exchange,
     SessionFacts,
     TlsResult,
     TrustVerdict,
@@ -84,6 +85,16 @@ def dialogue(facts: SessionFacts) -> RenderableType:
             rows.append(("", Direction.EVENT, f"{error.phase}: {error.kind}: {error.detail}"))
     if facts.injected_plaintext is not None:
         rows.append(("", Direction.EVENT, f"bytes discarded: {facts.injected_plaintext}"))
+    return _grid(rows)
+
+
+def exchanges(transcript: Sequence[Exchange]) -> RenderableType:
+    """A transcript on its own (the receive mode's), as `dialogue` shows a session's."""
+    rows = [(f"{e.at_ms:7.1f} ms", e.direction, e.text) for e in transcript]
+    return _grid(rows or [("", Direction.EVENT, "(no transcript recorded)")])
+
+
+def _grid(rows: Sequence[tuple[str, Direction, str]]) -> RenderableType:
     grid = Table.grid()
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 
+from ..model.session import Direction, wire_text
 from ..tls.client_hello import read_client_hello
 from .receive_record import Record
 
@@ -132,6 +133,8 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
             if self._state is _State.DATA:
                 self._data_line(line)
             else:
+                assert self._record is not None
+                self._record.log(Direction.RECEIVED, wire_text(line))
                 self._command(line.rstrip(b"\r\n").decode("utf-8", "replace"))
 
     def _refuse_long_line(self) -> None:
@@ -200,6 +203,7 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
         assert self._record is not None
         if line in (b".\r\n", b".\n"):
             self._state = _State.COMMAND
+            self._record.log(Direction.EVENT, f"message: {self._record.message_size} bytes")
             if self._record.message_size > MAX_MESSAGE:
                 self._reply("552 5.3.4 message too big (and discarded)")
                 return
@@ -224,6 +228,7 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
                 self._abort()
             return
         self._record.hello, self._record.hello_error = result.offer, result.error
+        self._record.log(Direction.EVENT, f"ClientHello: {result.error or 'read'}")
         if result.error is not None:
             self._abort()  # not TLS: no reply can be understood, so none is sent
             return
@@ -244,11 +249,13 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
         except (ssl.SSLError, OSError) as exc:
             self._flush()  # the alert, so the client learns why
             self._record.handshake_error = _ssl_reason(exc)
+            self._record.log(Direction.EVENT, f"TLS handshake failed: {_ssl_reason(exc)}")
             self._abort()
             return
         self._record.tls_version = self._tls.version()
         cipher = self._tls.cipher()
         self._record.cipher = cipher[0] if cipher else None
+        self._record.log(Direction.EVENT, f"TLS: {self._record.tls_version} {self._record.cipher}")
         self._flush()
         self._read_tls()
 
@@ -284,6 +291,9 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
     # replies and endings
 
     def _reply(self, text: str) -> None:
+        if self._record is not None:
+            for line in text.split("\r\n"):
+                self._record.log(Direction.SENT, line)
         data = (text + "\r\n").encode()
         if self._tls is not None:
             with contextlib.suppress(ssl.SSLError):
@@ -331,6 +341,7 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
         if self._timer is not None:
             self._timer.cancel()
         self._record.closed_by = reason
+        self._record.log(Direction.EVENT, f"closed ({reason})")
         self._record.silent_ms = (time.monotonic() - self._last) * 1000
         self._done(self, self._record)
 
