@@ -399,16 +399,25 @@ def test_the_input_file_is_never_also_the_results_file(cli: Cli, tmp_path: Path)
 
 @pytest.mark.parametrize(
     "content",
-    ["d1.test\nd2.test", '{"domain": "d1.test"}\n', '{\n  "schema": "starttls-check/report"\n}\n'],
-    ids=["domain-list", "other-json-lines", "json-report"],
+    [
+        "d1.test\nd2.test",
+        '{"domain": "d1.test"}\n',
+        '{\n  "schema": "starttls-check/report"\n}\n',
+        "important data without a newline",
+    ],
+    ids=["domain-list", "other-json-lines", "json-report", "one-line-no-newline"],
 )
 def test_resume_refuses_a_file_it_did_not_write(cli: Cli, tmp_path: Path, content: str) -> None:
     source = tmp_path / "in.txt"
     source.write_text("d1.test\n", encoding="utf-8")
     victim = tmp_path / "victim.txt"
     victim.write_text(content, encoding="utf-8")
-    _one_usage_line(cli("--input", str(source), "--resume", str(victim)), "not a starttls-check")
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text('{"record":"run"}\n', encoding="utf-8")  # an output of some run
+    refused = cli("--input", str(source), "--resume", str(victim), "--output", f"jsonl:{earlier}")
+    _one_usage_line(refused, "not a starttls-check")
     assert victim.read_text(encoding="utf-8") == content  # nothing cut, nothing appended
+    assert earlier.read_text(encoding="utf-8") == '{"record":"run"}\n'  # nor emptied
 
 
 def test_summarize_takes_only_a_file_this_tool_wrote(cli: Cli, tmp_path: Path) -> None:
@@ -423,6 +432,15 @@ def test_summarize_takes_only_a_file_this_tool_wrote(cli: Cli, tmp_path: Path) -
     _one_usage_line(cli("--summarize", str(out), "d3.test"), "no targets")
     _one_usage_line(cli("--summarize", str(out), "--input", str(listing)), "no targets")
     _one_usage_line(cli("--summarize", str(out), "--format", "junit"), "table, markdown or json")
+    for extra in (
+        ["--output", f"json:{tmp_path / 's.json'}"],
+        ["--resume", str(out)],
+        ["--summary"],
+    ):
+        _one_usage_line(cli("--summarize", str(out), *extra), f"does not take {extra[0]}")
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(b'{"record":"run","sche')  # killed while writing its first line
+    _one_usage_line(cli("--summarize", str(cut)), "holds no complete run")
 
 
 def test_an_empty_input_is_inconclusive(cli: Cli) -> None:
@@ -447,6 +465,20 @@ def test_a_config_naming_the_input_is_enough(cli: Cli, tmp_path: Path) -> None:
     result = cli("--config", str(config), "-q")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("d13.test: PASS — ")
+    # Targets on the command line replace the config's input, as they replace its domains.
+    given = cli("--config", str(config), "d14.test", "--format", "jsonl")
+    assert given.returncode == 0, given.stderr
+    assert [r["ascii_domain"] for r in reports(records(given.stdout))] == ["d14.test"]
+
+
+def test_the_progress_total_leaves_out_a_header() -> None:
+    import io
+
+    from starttls_check.cli.bulk_input import count_targets
+
+    assert count_targets(io.StringIO("domain,owner\nd1.test,a\n# note\n\nd2.test\n")) == 2
+    assert count_targets(io.StringIO("Domain\nd1.test\n")) == 1
+    assert count_targets(io.StringIO("d1.test\nd2.test\n")) == 2
 
 
 def test_progress_into_a_pipe_comes_while_the_run_goes_on(cli: Cli, tmp_path: Path) -> None:

@@ -56,13 +56,16 @@ def run_bulk(invocation: Invocation, request: BulkRequest) -> int:
             raise UsageError(
                 "--summarize reads a finished file: give no targets or --input with it"
             )
+        if stray := _run_options(request, invocation):
+            raise UsageError(f"--summarize reads a finished file: it does not take {stray}")
         if invocation.output_format not in SUMMARY_FORMATS:
             raise UsageError("--summarize writes --format table, markdown or json")
         return summarize(request.summarize, invocation.output_format)
     if invocation.demo:
         raise UsageError("--demo checks its own domains; it does not take bulk options")
     config = _config(invocation.config) if invocation.config else None
-    configured = config.settings.get("input") if config else None
+    # Targets on the command line replace the config's, its input included.
+    configured = config.settings.get("input") if config and not invocation.domains else None
     source = request.input if request.input is not None else configured
     targets = tuple(invocation.domains)
     if not targets and source is None:
@@ -75,6 +78,8 @@ def run_bulk(invocation: Invocation, request: BulkRequest) -> int:
             "(for JSON: --summarize FILE --format json)"
         )
     _distinct_files(None if source is None else str(source), request.resume, invocation.outputs)
+    if request.resume is not None:
+        _resumable(request.resume)
     settings = _settings(invocation, config, targets)
     stream = _open_input(str(source)) if source is not None else None
     try:
@@ -292,6 +297,34 @@ def _pending(
         yield item
 
 
+def _run_options(request: BulkRequest, invocation: Invocation) -> str | None:
+    """The first option given that only a run uses, as the user wrote it."""
+    given = {
+        "--output": bool(invocation.outputs),
+        "--resume": request.resume is not None,
+        "--summary": request.summary,
+        "--dask": request.dask is not None,
+        "--max-rate": request.max_rate is not None,
+        "--max-rate-overall": request.max_rate_overall is not None,
+        "--window": request.window is not None,
+        "--dask-chunk": request.dask_chunk is not None,
+        "--progress": request.progress,
+        "--demo": invocation.demo,
+    }
+    return next((flag for flag, present in given.items() if present), None)
+
+
+def _resumable(path: Path) -> None:
+    from ..run.resume import NotJsonl, check_resumable
+
+    try:
+        check_resumable(path)
+    except NotJsonl as exc:
+        raise UsageError(f"--resume: {exc}; give a new file, or one a run wrote") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _distinct_files(
     source: str | None, resume: Path | None, outputs: tuple[tuple[str, Path], ...]
 ) -> None:
@@ -352,31 +385,28 @@ def _width() -> int:
 
 def summarize(path: Path, output_format: str) -> int:
     """`--summarize results.jsonl`: the aggregate of a finished (or partial) file."""
-    import json
-
     from ..judge.tally import Tally
     from ..render.aggregate import render_aggregate
-    from ..run.resume import MAX_RECORD, is_run_record
+    from ..run.resume import MAX_RECORD, is_run_record, opens_a_run, parse_record
 
     tally = Tally()
     try:
         with path.open("rb") as stream:
             first = True
             while raw := stream.readline(MAX_RECORD):
-                try:
-                    doc = json.loads(raw)
-                except ValueError:
-                    doc = None  # a half-written last line
-                if first and not is_run_record(doc):
+                doc = parse_record(raw)
+                if first and not opens_a_run(raw, doc):
                     raise UsageError(
                         f"{path} is not a starttls-check JSON Lines file "
                         "(write one with --format jsonl, --output jsonl:FILE or --resume)"
                     )
+                if first and not is_run_record(doc):
+                    break  # the run record a kill cut short: nothing to summarize yet
                 first = False
-                if isinstance(doc, dict) and "record" not in doc and "verdict" in doc:
+                if doc is not None and "record" not in doc and "verdict" in doc:
                     tally.add(doc)
             if first:
-                raise UsageError(f"{path} is empty: it holds no run to summarize")
+                raise UsageError(f"{path} holds no complete run to summarize")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     sys.stdout.write(render_aggregate(tally.as_json(), output_format, width=_width()))

@@ -66,7 +66,8 @@ def parse_line(text: str, number: int) -> Target | InputProblem | None:
 def count_targets(stream: IO[str]) -> int:
     """How many lines may name a target (for the progress display's total)."""
     total = 0
-    for text in bounded_lines(stream):
-        body = (text or "x").strip()
-        total += bool(body) and not body.startswith("#")
+    for number, text in enumerate(bounded_lines(stream), start=1):
+        body = (text or "x").strip().lstrip("\ufeff")
+        header = number == 1 and body.split(",", 1)[0].strip('" ').lower() in _HEADERS
+        total += bool(body) and not body.startswith("#") and not header
     return total

@@ -62,7 +62,7 @@ def run_sending(options: Mapping[str, Any], given: Mapping[str, Any], *, color: 
 
 _FLAGS = {"targets": "a target", "nameservers": "--nameserver", "ca_files": "--ca-file"}
 _FLAGS |= {"policy_checks": "--no-policy-checks", "injection_probe": "--no-injection-probe"}
-_FLAGS |= {"quiet": "-q", "transcript": "-v", "outputs": "--output"}
+_FLAGS |= {"quiet": "-q"}
 
 
 def _flag(name: str) -> str:

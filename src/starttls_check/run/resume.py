@@ -85,11 +85,11 @@ def load_resume(path: Path, seen: Callable[[Mapping[str, Any]], None] | None = N
     with stream:
         whole = 0  # offset after the last complete line
         while raw := stream.readline(MAX_RECORD):
-            doc = _record(raw)
+            doc = parse_record(raw)
+            if whole == 0 and not opens_a_run(raw, doc):
+                raise NotJsonl(f"{path} is not a starttls-check JSON Lines file")
             if doc is None and not raw.endswith(b"\n"):
                 break  # the half line a killed run left
-            if whole == 0 and not is_run_record(doc):
-                raise NotJsonl(f"{path} is not a starttls-check JSON Lines file")
             whole += len(raw)
             if doc is None:
                 continue  # not ours, or damaged: its domain (if any) is done again
@@ -107,12 +107,37 @@ def load_resume(path: Path, seen: Callable[[Mapping[str, Any]], None] | None = N
     return resumed
 
 
+def check_resumable(path: Path) -> None:
+    """Raise `NotJsonl` unless `path` is absent, empty, or opens as a run's file: checked
+    before any output is opened, so that a refused run has changed no file at all."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.readline(MAX_RECORD)
+    except FileNotFoundError:
+        return
+    if raw and not opens_a_run(raw, parse_record(raw)):
+        raise NotJsonl(f"{path} is not a starttls-check JSON Lines file")
+
+
+# How every run's first line begins (json.dumps keeps the record's key order).
+_RUN_START = b'{"record":"run"'
+
+
+def opens_a_run(raw: bytes, doc: Mapping[str, Any] | None) -> bool:
+    """Whether the file's first line `raw` (parsed: `doc`) is a run's opening record, or
+    the start of one that a kill cut short. Anything else is somebody else's file."""
+    if raw.endswith(b"\n"):
+        return is_run_record(doc)
+    return raw[: len(_RUN_START)] == _RUN_START[: len(raw)]
+
+
 def is_run_record(doc: Mapping[str, Any] | None) -> bool:
     """Whether `doc` is the record that opens every run's lines (and so every file)."""
     return doc is not None and doc.get("record") == "run" and doc.get("schema") == JSONL_SCHEMA
 
 
-def _record(raw: bytes) -> dict[str, Any] | None:
+def parse_record(raw: bytes) -> dict[str, Any] | None:
+    """A whole line's JSON object; None for a half line, other JSON, or no JSON."""
     if not raw.endswith(b"\n"):
         return None
     try:
