@@ -33,7 +33,8 @@ D = "; Tue, 1 Dec 2026 12:00:00 +0100"
             ["received.none", "received.not-a-message"],
             "the input does not begin with a message header",
         ),
-        (b"\r\n\r\nSubject: x\r\n", ["received.none", "received.not-a-message"], "message header"),
+        (b"\r\n\r\nSubject: x\r\n", ["received.none"], "no Received header found"),
+        (b"\xef\xbb\xbfSubject: x\r\n\r\n", ["received.none"], "no Received header found"),
     ],
 )
 def test_no_received_header_tells_nothing(data: bytes, codes: list[str], message: str) -> None:
@@ -48,11 +49,23 @@ def test_no_received_header_tells_nothing(data: bytes, codes: list[str], message
     assert message in " ".join(text.split())
 
 
-def test_a_message_of_local_hops_only_is_still_judged() -> None:
+def test_a_message_of_local_hops_only_is_inconclusive() -> None:
+    """It never crossed a network: there is no transfer whose TLS could be judged."""
     data = b"Received: by mx.example.com (Postfix, from userid 1000) id 4Abc" + D.encode()
     report = check_headers(data + b"\r\n\r\n", "m")
     assert report.findings == ()
-    assert report.verdict is Verdict.PASS
+    assert report.verdict is Verdict.INCONCLUSIVE
+    assert "0 network hops" in render_headers(report, color=False, width=200)
+
+
+@pytest.mark.parametrize("before", [b"\xef\xbb\xbf", b"\r\n", b"\n\n"])
+def test_a_byte_order_mark_or_blank_lines_before_the_header_are_skipped(before: bytes) -> None:
+    data = b"Received: from a.example (a.example [192.0.2.1]) by mx.example.com (Postfix)"
+    data += b" with ESMTPS id X (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384)" + D.encode()
+    report = check_headers(before + data + b"\r\nSubject: s\r\n\r\nbody", "m")
+    (hop,) = report.hops
+    assert hop.tls is HopTls.USED
+    assert report.subject == "s"
 
 
 def test_local_hops_are_not_network_hops() -> None:
@@ -67,7 +80,7 @@ def test_local_hops_are_not_network_hops() -> None:
     assert pickup.tls is HopTls.NOT_RECORDED
     report = judge_headers("m", None, (amavis, pickup), 0, header_fields=2, bytes_read=200)
     assert [f.code for f in report.findings] == ["received.clear-text-local"]
-    assert report.verdict is Verdict.PASS
+    assert report.verdict is Verdict.INCONCLUSIVE  # no hop between hosts to judge
 
 
 MESSAGE = (

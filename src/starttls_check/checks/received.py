@@ -41,9 +41,10 @@ def judge_headers(
     bytes_read: int,
 ) -> HeaderReport:
     """The report for one message: every hop's findings, then the message's. Without a
-    Received header there is no path to judge: inconclusive, as a receive run that no
-    client reached, never a pass or a mere warning."""
+    Received header there is no path to judge, and with local hops only no transfer over
+    a network: inconclusive, as a receive run that no client reached, never a pass."""
     found = [f for hop in hops for f in hop_findings(hop)]
+    network = any(not hop.local for hop in hops)  # local hops alone judge no transfer
     if not hops:
         found.append(finding("received.none", source, "no Received header found"))
         if not header_fields:
@@ -60,7 +61,7 @@ def judge_headers(
         hops=hops,
         skipped=skipped,
         findings=tuple(found),
-        verdict=verdict_of(found, floor=Verdict.PASS if hops else Verdict.INCONCLUSIVE),
+        verdict=verdict_of(found, floor=Verdict.PASS if network else Verdict.INCONCLUSIVE),
     )
 
 

@@ -105,7 +105,10 @@ def received_headers(data: bytes) -> HeaderBlock:
     The parser takes a first line that is not `name: value` (binary data, a body saved
     alone) as the start of the body, so such input has no fields at all."""
     data = data[:MAX_INPUT]
-    message = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+    # Editors and save dialogs add a byte-order mark or blank lines before the header;
+    # the parser would read either as the start of the body.
+    start = data.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+    message = BytesParser(policy=compat32).parsebytes(start, headersonly=True)
     subject = message.get("Subject")
     return HeaderBlock(
         subject=_text(subject) if subject is not None else None,
