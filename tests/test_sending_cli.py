@@ -291,18 +291,27 @@ def test_receive_without_clients_exits_3_naming_the_bound_port() -> None:
 
 
 def test_swapped_or_mismatched_cert_and_key_name_the_wrong_file(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
     from starttls_check.model.sending import CertificateKind
     from starttls_check.tls.self_signed import receiver_certificate
 
     chain, key = receiver_certificate(CertificateKind.SELF_SIGNED, "mine.test")
     _, other_key = receiver_certificate(CertificateKind.SELF_SIGNED, "other.test")
-    for name, data in (("chain.pem", chain), ("key.pem", key), ("other.pem", other_key)):
+    locked = serialization.load_pem_private_key(key, password=None).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    )
+    files = {"chain.pem": chain, "key.pem": key, "other.pem": other_key, "locked.pem": locked}
+    for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    cert, own, other = (str(tmp_path / n) for n in ("chain.pem", "key.pem", "other.pem"))
+    cert, own, other, enc = (str(tmp_path / n) for n in files)
     for args, message in (
         ((own, cert), f"--cert {own} holds no PEM certificate"),
-        ((cert, cert), f"--key {cert} holds no unencrypted PEM private key"),
+        ((cert, cert), f"--key {cert} holds no PEM private key"),
         ((cert, other), f"--key {other} is not the key of the first certificate"),
+        ((cert, enc), f"--key {enc} is encrypted"),
     ):
         result = cli("--receive", "127.0.0.1:0", "--cert", args[0], "--key", args[1])
         assert result.returncode == 2

@@ -64,20 +64,16 @@ def run_receive(options: Mapping[str, Any]) -> ReceiveReport:
 
 def _check_pair(chain: bytes, key: bytes, cert_path: str, key_path: str) -> None:
     """Say which file is wrong, where OpenSSL would only say `PEM lib`."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
+    from ..tls.server_context import PairProblem, pair_problem
 
-    try:
-        leaf = x509.load_pem_x509_certificates(chain)[0]
-    except ValueError:
-        raise UsageError(f"--cert {cert_path} holds no PEM certificate (is it the key?)") from None
-    try:
-        private = serialization.load_pem_private_key(key, password=None)
-    except (ValueError, TypeError):
-        problem = "no unencrypted PEM private key (is it the certificate?)"
-        raise UsageError(f"--key {key_path} holds {problem}") from None
-    public = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    if private.public_key().public_bytes(*public) != leaf.public_key().public_bytes(*public):
+    problem = pair_problem(chain, key)
+    if problem is PairProblem.NO_CERTIFICATE:
+        raise UsageError(f"--cert {cert_path} holds no PEM certificate (is it the key?)")
+    if problem is PairProblem.ENCRYPTED_KEY:
+        raise UsageError(f"--key {key_path} is encrypted: give it unencrypted (mode 600)")
+    if problem is PairProblem.NO_KEY:
+        raise UsageError(f"--key {key_path} holds no PEM private key (is it the certificate?)")
+    if problem is PairProblem.MISMATCH:
         raise UsageError(f"--key {key_path} is not the key of the first certificate in --cert")
 
 

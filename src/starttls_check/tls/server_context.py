@@ -7,7 +7,39 @@ import ssl
 import tempfile
 import warnings
 from collections.abc import Sequence
+from enum import Enum
 from pathlib import Path
+
+
+class PairProblem(Enum):
+    """Why an operator's chain and key cannot be shown, in terms of which file is wrong."""
+
+    NO_CERTIFICATE = "no-certificate"
+    NO_KEY = "no-key"
+    ENCRYPTED_KEY = "encrypted-key"
+    MISMATCH = "mismatch"
+
+
+def pair_problem(chain_pem: bytes, key_pem: bytes) -> PairProblem | None:
+    """What is wrong with a chain and its key (PEM), if anything: OpenSSL's own error for
+    each of these is `PEM lib`, which names neither file."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        leaf = x509.load_pem_x509_certificates(chain_pem)[0]
+    except ValueError:
+        return PairProblem.NO_CERTIFICATE
+    try:
+        private = serialization.load_pem_private_key(key_pem, password=None)
+    except TypeError:  # cryptography's word for "this key needs a password"
+        return PairProblem.ENCRYPTED_KEY
+    except ValueError:
+        return PairProblem.NO_KEY
+    spki = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    if private.public_key().public_bytes(*spki) != leaf.public_key().public_bytes(*spki):
+        return PairProblem.MISMATCH
+    return None
 
 
 def server_context(certificates: Sequence[tuple[bytes, bytes]]) -> ssl.SSLContext:
