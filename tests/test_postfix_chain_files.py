@@ -4,14 +4,14 @@ keys. Real PEM files made with cryptography, read from disk."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from starttls_check.checks.postfix_settings import judge_postfix
 from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
-from starttls_check.model.findings import Finding
+from starttls_check.model.findings import Finding, Severity
 from starttls_check.model.sending import PemObject
 from starttls_check.policy.postfix_files import read_files
 from starttls_check.policy.postfix_settings import postconf_path, read_settings
@@ -191,3 +191,36 @@ def test_two_chain_files_through_the_real_postconf(tmp_path: Path) -> None:
     assert [f.path for f in settings.files] == [rsa, ec]
     codes = [f.code for f in judge_postfix(settings, NOW).findings]
     assert not [c for c in codes if c.startswith(("postfix.chain", "postfix.key"))]
+
+
+def test_chain_files_override_the_legacy_certificate(tmp_path: Path) -> None:
+    # Debian's leftover snakeoil next to chain files: self-signed, about to expire, and
+    # never loaded by Postfix, so named as ignored rather than judged.
+    snakeoil = make_leaf(["debian"], None, key="rsa2048", not_after=NOW + timedelta(days=3))
+    legacy = _write(tmp_path, "ssl-cert-snakeoil.pem", snakeoil.cert_pem)
+    legacy_key = _write(tmp_path, "ssl-cert-snakeoil.key", snakeoil.key_pem)
+    chain = _write(tmp_path, "rsa-chain.pem", RSA.key_pem, RSA.cert_pem, RSA_CA.cert_pem)
+    lines = (
+        f"smtpd_tls_chain_files = {chain}\n"
+        f"smtpd_tls_cert_file = {legacy}\nsmtpd_tls_key_file = {legacy_key}\n"
+    )
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text(SETTINGS + lines)
+    settings = read_files(read_settings(saved), TrustStore([]))
+    assert [f.setting for f in settings.files] == ["smtpd_tls_chain_files"]
+    (found,) = judge_postfix(settings, NOW).findings
+    assert found.code == "postfix.legacy-cert-ignored"
+    assert found.severity is Severity.INFO
+    assert found.message == (
+        "smtpd_tls_chain_files is set, so Postfix ignores "
+        f"smtpd_tls_cert_file = {legacy}; smtpd_tls_key_file = {legacy_key}"
+    )
+    # The key file left at its default ($smtpd_tls_cert_file) is not named on its own.
+    (found,) = _findings(
+        tmp_path, f"smtpd_tls_chain_files = {chain}\nsmtpd_tls_eccert_file = {legacy}\n"
+    )
+    assert found.message.endswith(f"ignores smtpd_tls_eccert_file = {legacy}")
+    # Without chain files the legacy certificate is Postfix's, and judged.
+    assert "postfix.cert-expiring" in _codes(
+        tmp_path, f"smtpd_tls_cert_file = {legacy}\nsmtpd_tls_key_file = {legacy_key}\n"
+    )

@@ -64,9 +64,12 @@ def read_files(settings: PostfixSettings, trust: TrustStore | None = None) -> Po
             trust = TrustStore(())
     values = dict(settings.values)
     found: list[PemFileFacts] = []
-    if chain := _paths(values["smtpd_tls_chain_files"]):
+    chain = _paths(values["smtpd_tls_chain_files"])
+    if chain:
         found += chain_facts("smtpd_tls_chain_files", chain, trust)
-    for cert, key in _PAIRS:
+    # "The chain_files parameter overrides all the legacy parameters" (tls_certkey.c):
+    # files Postfix never loads are not judged.
+    for cert, key in () if chain else _PAIRS:
         if values[cert]:
             paths = [Path(values[cert])]
             if values[key] and values[key] != values[cert]:
