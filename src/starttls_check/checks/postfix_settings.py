@@ -14,7 +14,7 @@ from ..model.catalogue import finding
 from ..model.findings import Finding, Severity
 from ..model.sending import PemFileFacts, PostfixReport, PostfixSettings
 from .outcome import verdict_of
-from .postfix_certificates import certificate_findings, unreadable
+from .postfix_certificates import certificate_findings, same_slot_findings, unreadable
 
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 CLIENT_LEVELS = ("none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")
@@ -191,6 +191,7 @@ def receiving_findings(
     found += _legacy_ignored(values)
     for facts in certs:
         found += certificate_findings(facts, now)
+    found += same_slot_findings(certs)
     if values["smtpd_tls_received_header"].lower() != "yes":
         found.append(
             finding(

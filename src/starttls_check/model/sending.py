@@ -91,7 +91,7 @@ class PemFileFacts:
     issuers: tuple[str, ...]
     not_after: tuple[datetime, ...]
     self_signed: tuple[bool, ...]
-    public_keys: tuple[str, ...]  # each certificate's key type: RSA, EC secp256r1, Ed25519
+    public_keys: tuple[str, ...]  # each certificate's key type: RSA, RSA-PSS, EC secp256r1, Ed25519
     public_key_bits: tuple[int, ...]
     has_key: bool
     key_matches: bool | None  # the key's public half is one of the certificates'; None: no pair

@@ -168,7 +168,7 @@ def _facts(
             error, index = "the private key does not parse", None
     elif not ca and error is None and key_block is None:
         error = "no private key"
-    keys = [key_description(c) for c in certs]
+    keys = [_key_kind(c) for c in certs]
     return PemFileFacts(
         setting=setting,
         path=", ".join(str(p) for p in paths),
@@ -186,6 +186,15 @@ def _facts(
         key_certificate=index,
         issuer_trusted=_issuer_trusted(certs, trust) if certs and not ca else None,
     )
+
+
+def _key_kind(cert: x509.Certificate) -> tuple[str, int]:
+    """`key_description`, with RSA-PSS keys named apart: cryptography reads them as RSA,
+    but OpenSSL keeps them in a certificate slot of their own."""
+    kind, bits = key_description(cert)
+    if kind == "RSA" and cert.public_key_algorithm_oid == x509.oid.PublicKeyAlgorithmOID.RSASSA_PSS:
+        return "RSA-PSS", bits
+    return kind, bits
 
 
 def directory_facts(setting: str, path: Path) -> PemFileFacts:
