@@ -37,10 +37,14 @@ _PAIRS = (
     ("smtpd_tls_cert_file", "smtpd_tls_key_file"),
     ("smtpd_tls_eccert_file", "smtpd_tls_eckey_file"),
 )
-# The PEM types Postfix loads (tls_certkey.c `load_pem_object`): certificates, and keys
-# in PKCS#8 or the RSA, EC and DSA forms. An encrypted key is read as a key that does not
-# parse, as Postfix cannot use it either.
-_OBJECT = re.compile(rb"-----BEGIN (CERTIFICATE|[A-Z ]*PRIVATE KEY)-----.+?-----END \1-----", re.S)
+# The PEM types Postfix loads (tls_certkey.c `load_pem_object`): certificates, under the
+# old `X509 CERTIFICATE` label too (PEM_STRING_X509_OLD), and keys in PKCS#8 or the RSA, EC
+# and DSA forms. An encrypted key is read as a key that does not parse, as Postfix cannot
+# use it either.
+_OBJECT = re.compile(
+    rb"-----BEGIN ((?:X509 )?CERTIFICATE|[A-Z ]*PRIVATE KEY)-----.+?-----END \1-----", re.S
+)
+_OLD_LABEL = re.compile(rb"-----(BEGIN|END) X509 CERTIFICATE-----")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,9 @@ def _objects(paths: Sequence[Path]) -> list[_Object] | tuple[Path, str]:
             return path, f"{path}: {exc.strerror or exc}"
         for match in _OBJECT.finditer(data):
             kind = KEY if match[1].endswith(b"PRIVATE KEY") else CERTIFICATE
-            objects.append(_Object(kind, path, match[0]))
+            # The same DER under the old label: relabelled, cryptography reads it.
+            pem = _OLD_LABEL.sub(rb"-----\1 CERTIFICATE-----", match[0])
+            objects.append(_Object(kind, path, pem))
     return objects
 
 
