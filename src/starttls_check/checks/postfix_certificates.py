@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from ..model.catalogue import finding
 from ..model.findings import Finding
-from ..model.sending import PemFileFacts, PemObject
+from ..model.sending import KEY_ENCRYPTED, PemFileFacts, PemObject
 from ..tls.certs import MIN_EC_BITS, MIN_RSA_BITS
 
 EXPIRY_WARNING = timedelta(days=14)
@@ -34,6 +34,9 @@ def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
         # Postfix: "No certs for key" / "key ... not followed by a certificate".
         missing = "the private key is not followed by its certificate"
         return [unreadable(setting, _with_error(facts, missing))]
+    if facts.error == KEY_ENCRYPTED:
+        message = f"{facts.path}: the private key is encrypted; Postfix has no passphrase for it"
+        return [finding("postfix.key-encrypted", setting, message)]
     if not facts.readable or not facts.certificates or facts.error is not None:
         return [unreadable(setting, facts)]
     if facts.key_certificate is None:

@@ -69,6 +69,10 @@ class HeaderReport:
     verdict: Verdict
 
 
+KEY_ENCRYPTED = "the private key is encrypted"
+"""`PemFileFacts.error` for a passphrase-protected key, which Postfix cannot load."""
+
+
 class PemObject(StrEnum):
     """What one PEM block of a certificate or key file is."""
 

@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
-from ..model.sending import PemFileFacts, PemObject, PostfixSettings
+from ..model.sending import KEY_ENCRYPTED, PemFileFacts, PemObject, PostfixSettings
 from ..tls.certs import CERT_PARSE_ERRORS, TrustStore, issued_by, key_description, load_pem
 
 MAX_PEM = 1 << 20
@@ -39,12 +39,16 @@ _PAIRS = (
 )
 # The PEM types Postfix loads (tls_certkey.c `load_pem_object`): certificates, under the
 # old `X509 CERTIFICATE` label too (PEM_STRING_X509_OLD), and keys in PKCS#8 or the RSA, EC
-# and DSA forms. An encrypted key is read as a key that does not parse, as Postfix cannot
-# use it either.
+# and DSA forms. An encrypted key (PKCS#8 `ENCRYPTED PRIVATE KEY`, or a `Proc-Type:
+# 4,ENCRYPTED` header) is read as a key and reported as encrypted: Postfix skips the one
+# and fails to decode the other, and has no passphrase setting for either.
 _OBJECT = re.compile(
     rb"-----BEGIN ((?:X509 )?CERTIFICATE|[A-Z ]*PRIVATE KEY)-----.+?-----END \1-----", re.S
 )
 _OLD_LABEL = re.compile(rb"-----(BEGIN|END) X509 CERTIFICATE-----")
+_ENCRYPTED = re.compile(
+    rb"\A-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: *4, *ENCRYPTED", re.M
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,8 @@ def _facts(
         index = _key_certificate(key_block, certs)
         if index == -1:
             error, index = "the private key does not parse", None
+            if _ENCRYPTED.search(key_block):
+                error = KEY_ENCRYPTED
     elif not ca and error is None and key_block is None:
         error = "no private key"
     keys = [_key_kind(c) for c in certs]
