@@ -4,14 +4,17 @@ keys. Real PEM files made with cryptography, read from disk."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from starttls_check.checks.postfix_certificates import key_slot
 from starttls_check.checks.postfix_settings import judge_postfix
 from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
-from starttls_check.model.findings import Finding
+from starttls_check.model.findings import Finding, Severity
 from starttls_check.model.sending import PemObject
 from starttls_check.policy.postfix_files import read_files
 from starttls_check.policy.postfix_settings import postconf_path, read_settings
@@ -191,3 +194,108 @@ def test_two_chain_files_through_the_real_postconf(tmp_path: Path) -> None:
     assert [f.path for f in settings.files] == [rsa, ec]
     codes = [f.code for f in judge_postfix(settings, NOW).findings]
     assert not [c for c in codes if c.startswith(("postfix.chain", "postfix.key"))]
+
+
+def test_chain_files_override_the_legacy_certificate(tmp_path: Path) -> None:
+    # Debian's leftover snakeoil next to chain files: self-signed, about to expire, and
+    # never loaded by Postfix, so named as ignored rather than judged.
+    snakeoil = make_leaf(["debian"], None, key="rsa2048", not_after=NOW + timedelta(days=3))
+    legacy = _write(tmp_path, "ssl-cert-snakeoil.pem", snakeoil.cert_pem)
+    legacy_key = _write(tmp_path, "ssl-cert-snakeoil.key", snakeoil.key_pem)
+    chain = _write(tmp_path, "rsa-chain.pem", RSA.key_pem, RSA.cert_pem, RSA_CA.cert_pem)
+    lines = (
+        f"smtpd_tls_chain_files = {chain}\n"
+        f"smtpd_tls_cert_file = {legacy}\nsmtpd_tls_key_file = {legacy_key}\n"
+    )
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text(SETTINGS + lines)
+    settings = read_files(read_settings(saved), TrustStore([]))
+    assert [f.setting for f in settings.files] == ["smtpd_tls_chain_files"]
+    (found,) = judge_postfix(settings, NOW).findings
+    assert found.code == "postfix.legacy-cert-ignored"
+    assert found.severity is Severity.INFO
+    assert found.message == (
+        "smtpd_tls_chain_files is set, so Postfix ignores "
+        f"smtpd_tls_cert_file = {legacy}; smtpd_tls_key_file = {legacy_key}"
+    )
+    # The key file left at its default ($smtpd_tls_cert_file) is not named on its own.
+    (found,) = _findings(
+        tmp_path, f"smtpd_tls_chain_files = {chain}\nsmtpd_tls_eccert_file = {legacy}\n"
+    )
+    assert found.message.endswith(f"ignores smtpd_tls_eccert_file = {legacy}")
+    # Without chain files the legacy certificate is Postfix's, and judged.
+    assert "postfix.cert-expiring" in _codes(
+        tmp_path, f"smtpd_tls_cert_file = {legacy}\nsmtpd_tls_key_file = {legacy_key}\n"
+    )
+
+
+def test_two_chains_of_one_key_type_are_refused(tmp_path: Path) -> None:
+    # A renewal that names the new RSA chain beside the old one: OpenSSL has one RSA slot.
+    new_ca, new_rsa = _pair("CA5", "rsa2048")
+    old = _write(tmp_path, "rsa.pem", RSA.key_pem, RSA.cert_pem, RSA_CA.cert_pem)
+    new = _write(tmp_path, "rsa-new.pem", new_rsa.key_pem, new_rsa.cert_pem, new_ca.cert_pem)
+    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {old}, {new}\n")
+    assert found.code == "postfix.chain-same-key-type"
+    assert found.severity is Severity.FAIL
+    assert found.message == (
+        f"smtpd_tls_chain_files holds 2 RSA chains, key 1 in {old} (CN=mx rsa2048) and "
+        f"key 2 in {new} (CN=mx rsa2048): Postfix loads one chain per key type and refuses "
+        "the second"
+    )
+
+
+def test_ec_keys_of_all_curves_share_one_slot(tmp_path: Path) -> None:
+    ca384, ec384 = _pair("CA6", "ec384")
+    both = _write(
+        tmp_path,
+        "ec.pem",
+        EC.key_pem,
+        EC.cert_pem,
+        EC_CA.cert_pem,
+        ec384.key_pem,
+        ec384.cert_pem,
+        ca384.cert_pem,
+    )
+    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {both}\n")
+    assert found.code == "postfix.chain-same-key-type"
+    assert f"2 ECDSA chains, key 1 in {both} (CN=mx ec) and key 2 in {both}" in found.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "slot"),
+    [
+        ("RSA", "RSA"),
+        ("RSA-PSS", "RSA-PSS"),
+        ("DSA", "DSA"),
+        ("EC secp256r1", "ECDSA"),
+        ("EC secp384r1", "ECDSA"),
+        ("Ed25519", "Ed25519"),
+        ("Ed448", "Ed448"),
+        ("unknown", None),
+    ],
+)
+def test_key_slots(kind: str, slot: str | None) -> None:
+    assert key_slot(kind) == slot
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_an_rsa_pss_chain_beside_an_rsa_chain(tmp_path: Path) -> None:
+    # cryptography reads an RSA-PSS key as RSA; OpenSSL gives it a slot of its own.
+    key, cert = tmp_path / "pss.key", tmp_path / "pss.crt"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa-pss", "-pkeyopt"),
+            *("rsa_keygen_bits:2048", "-nodes", "-subj", "/CN=mx pss", "-days", "30"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    pss = _write(tmp_path, "pss.pem", key.read_bytes(), cert.read_bytes())
+    rsa = _write(tmp_path, "rsa.pem", RSA.key_pem, RSA.cert_pem, RSA_CA.cert_pem)
+    saved = tmp_path / "postconf-n.txt"
+    saved.write_text(SETTINGS + f"smtpd_tls_chain_files = {rsa}, {pss}\n")
+    settings = read_files(read_settings(saved), TrustStore([]))
+    assert [f.public_keys[0] for f in settings.files] == ["RSA", "RSA-PSS"]
+    codes = [f.code for f in judge_postfix(settings, NOW).findings]
+    assert codes == ["postfix.cert-self-signed"]

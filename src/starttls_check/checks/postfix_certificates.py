@@ -5,12 +5,13 @@ file facts in, findings out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ..model.catalogue import finding
 from ..model.findings import Finding
-from ..model.sending import PemFileFacts, PemObject
+from ..model.sending import KEY_ENCRYPTED, PemFileFacts, PemObject
 from ..tls.certs import MIN_EC_BITS, MIN_RSA_BITS
 
 EXPIRY_WARNING = timedelta(days=14)
@@ -33,6 +34,9 @@ def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
         # Postfix: "No certs for key" / "key ... not followed by a certificate".
         missing = "the private key is not followed by its certificate"
         return [unreadable(setting, _with_error(facts, missing))]
+    if facts.error == KEY_ENCRYPTED:
+        message = f"{facts.path}: the private key is encrypted; Postfix has no passphrase for it"
+        return [finding("postfix.key-encrypted", setting, message)]
     if not facts.readable or not facts.certificates or facts.error is not None:
         return [unreadable(setting, facts)]
     if facts.key_certificate is None:
@@ -49,6 +53,39 @@ def certificate_findings(facts: PemFileFacts, now: datetime) -> list[Finding]:
     if not order:  # the issuers' order and the chain's end mean something in Postfix's order
         found += _chain(facts)
     return found + _weak_key(facts)
+
+
+def key_slot(kind: str) -> str | None:
+    """The certificate slot OpenSSL keeps for a key type (`ssl_cert_lookup_by_pkey`): one
+    each for RSA, RSA-PSS, DSA, Ed25519 and Ed448, and one for EC keys of every curve."""
+    if kind.startswith("EC "):
+        return "ECDSA"
+    return kind if kind in ("RSA", "RSA-PSS", "DSA", "Ed25519", "Ed448") else None
+
+
+def same_slot_findings(certs: Sequence[PemFileFacts]) -> list[Finding]:
+    """Two chain-file groups whose keys are of one type. Postfix loads each group with
+    `SSL_CTX_use_cert_and_key(..., replace = 0)` (tls_certkey.c `use_chain`), which refuses
+    a key type whose slot is taken: the second chain fails, Postfix logs "key at index ...
+    does not match the certificate" and disables TLS."""
+    by_slot: dict[str, list[str]] = {}
+    groups = [f for f in certs if f.setting == CHAIN_FILES]
+    for number, facts in enumerate(groups, 1):
+        index = facts.key_certificate
+        slot = key_slot(facts.public_keys[index]) if index is not None else None
+        if slot is not None and facts.error is None:
+            named = f"key {number} in {facts.path} ({facts.certificates[index or 0]})"
+            by_slot.setdefault(slot, []).append(named)
+    return [
+        finding(
+            "postfix.chain-same-key-type",
+            CHAIN_FILES,
+            f"{CHAIN_FILES} holds {len(named)} {slot} chains, {' and '.join(named)}: Postfix "
+            f"loads one chain per key type and refuses the second",
+        )
+        for slot, named in by_slot.items()
+        if len(named) > 1
+    ]
 
 
 def _with_error(facts: PemFileFacts, error: str) -> PemFileFacts:
@@ -104,7 +141,7 @@ def _weak_key(facts: PemFileFacts) -> list[Finding]:
     EC below 224, as the served-chain check judges them."""
     index = facts.key_certificate or 0
     kind, bits = facts.public_keys[index], facts.public_key_bits[index]
-    weak = (kind in ("RSA", "DSA") and bits < MIN_RSA_BITS) or (
+    weak = (kind in ("RSA", "RSA-PSS", "DSA") and bits < MIN_RSA_BITS) or (
         kind.startswith("EC ") and bits < MIN_EC_BITS
     )
     if not weak:

@@ -14,13 +14,19 @@ from ..model.catalogue import finding
 from ..model.findings import Finding, Severity
 from ..model.sending import PemFileFacts, PostfixReport, PostfixSettings
 from .outcome import verdict_of
-from .postfix_certificates import certificate_findings, unreadable
+from .postfix_certificates import certificate_findings, same_slot_findings, unreadable
 
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 CLIENT_LEVELS = ("none", "may", "encrypt", "dane", "dane-only", "fingerprint", "verify", "secure")
 MANDATORY = frozenset({"encrypt", "dane-only", "fingerprint", "verify", "secure"})
 WEAK_GRADES = frozenset({"export", "low", "null"})
 CERT_SETTINGS = ("smtpd_tls_chain_files", "smtpd_tls_cert_file", "smtpd_tls_eccert_file")
+# The settings `smtpd_tls_chain_files` overrides, each certificate with its key.
+LEGACY_PAIRS = (
+    ("smtpd_tls_cert_file", "smtpd_tls_key_file"),
+    ("smtpd_tls_eccert_file", "smtpd_tls_eckey_file"),
+    ("smtpd_tls_dcert_file", "smtpd_tls_dkey_file"),
+)
 
 
 def allowed_protocols(expression: str) -> tuple[str, ...]:
@@ -182,8 +188,10 @@ def receiving_findings(
                 f"{text}, but no certificate is configured",
             )
         )
+    found += _legacy_ignored(values)
     for facts in certs:
         found += certificate_findings(facts, now)
+    found += same_slot_findings(certs)
     if values["smtpd_tls_received_header"].lower() != "yes":
         found.append(
             finding(
@@ -194,6 +202,25 @@ def receiving_findings(
         )
     found += _protocol_findings(values, "smtpd", mandatory=level == "encrypt")
     return found
+
+
+def _legacy_ignored(values: Mapping[str, str]) -> list[Finding]:
+    """With `smtpd_tls_chain_files` set, Postfix loads no legacy certificate or key
+    ("The chain_files parameter overrides all the legacy parameters", tls_certkey.c): the
+    ones still set are named so they can go. A key that only repeats its certificate's
+    value is Postfix's default (`smtpd_tls_key_file = $smtpd_tls_cert_file`)."""
+    if not values["smtpd_tls_chain_files"].strip():
+        return []
+    ignored = [
+        f"{name} = {values[name]}"
+        for cert, key in LEGACY_PAIRS
+        for name in (cert, key)
+        if values[name].strip() and (name == cert or values[key] != values[cert])
+    ]
+    if not ignored:
+        return []
+    message = f"smtpd_tls_chain_files is set, so Postfix ignores {'; '.join(ignored)}"
+    return [finding("postfix.legacy-cert-ignored", "smtpd_tls_cert_file", message)]
 
 
 def judge_postfix(settings: PostfixSettings, now: datetime) -> PostfixReport:

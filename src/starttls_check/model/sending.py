@@ -69,6 +69,10 @@ class HeaderReport:
     verdict: Verdict
 
 
+KEY_ENCRYPTED = "the private key is encrypted"
+"""`PemFileFacts.error` for a passphrase-protected key, which Postfix cannot load."""
+
+
 class PemObject(StrEnum):
     """What one PEM block of a certificate or key file is."""
 
@@ -91,7 +95,7 @@ class PemFileFacts:
     issuers: tuple[str, ...]
     not_after: tuple[datetime, ...]
     self_signed: tuple[bool, ...]
-    public_keys: tuple[str, ...]  # each certificate's key type: RSA, EC secp256r1, Ed25519
+    public_keys: tuple[str, ...]  # each certificate's key type: RSA, RSA-PSS, EC secp256r1, Ed25519
     public_key_bits: tuple[int, ...]
     has_key: bool
     key_matches: bool | None  # the key's public half is one of the certificates'; None: no pair

@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 
-from ..model.sending import PemFileFacts, PemObject, PostfixSettings
+from ..model.sending import KEY_ENCRYPTED, PemFileFacts, PemObject, PostfixSettings
 from ..tls.certs import CERT_PARSE_ERRORS, TrustStore, issued_by, key_description, load_pem
 
 MAX_PEM = 1 << 20
@@ -37,10 +37,18 @@ _PAIRS = (
     ("smtpd_tls_cert_file", "smtpd_tls_key_file"),
     ("smtpd_tls_eccert_file", "smtpd_tls_eckey_file"),
 )
-# The PEM types Postfix loads (tls_certkey.c `load_pem_object`): certificates, and keys
-# in PKCS#8 or the RSA, EC and DSA forms. An encrypted key is read as a key that does not
-# parse, as Postfix cannot use it either.
-_OBJECT = re.compile(rb"-----BEGIN (CERTIFICATE|[A-Z ]*PRIVATE KEY)-----.+?-----END \1-----", re.S)
+# The PEM types Postfix loads (tls_certkey.c `load_pem_object`): certificates, under the
+# old `X509 CERTIFICATE` label too (PEM_STRING_X509_OLD), and keys in PKCS#8 or the RSA, EC
+# and DSA forms. An encrypted key (PKCS#8 `ENCRYPTED PRIVATE KEY`, or a `Proc-Type:
+# 4,ENCRYPTED` header) is read as a key and reported as encrypted: Postfix skips the one
+# and fails to decode the other, and has no passphrase setting for either.
+_OBJECT = re.compile(
+    rb"-----BEGIN ((?:X509 )?CERTIFICATE|[A-Z ]*PRIVATE KEY)-----.+?-----END \1-----", re.S
+)
+_OLD_LABEL = re.compile(rb"-----(BEGIN|END) X509 CERTIFICATE-----")
+_ENCRYPTED = re.compile(
+    rb"\A-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: *4, *ENCRYPTED", re.M
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +72,12 @@ def read_files(settings: PostfixSettings, trust: TrustStore | None = None) -> Po
             trust = TrustStore(())
     values = dict(settings.values)
     found: list[PemFileFacts] = []
-    if chain := _paths(values["smtpd_tls_chain_files"]):
+    chain = _paths(values["smtpd_tls_chain_files"])
+    if chain:
         found += chain_facts("smtpd_tls_chain_files", chain, trust)
-    for cert, key in _PAIRS:
+    # "The chain_files parameter overrides all the legacy parameters" (tls_certkey.c):
+    # files Postfix never loads are not judged.
+    for cert, key in () if chain else _PAIRS:
         if values[cert]:
             paths = [Path(values[cert])]
             if values[key] and values[key] != values[cert]:
@@ -96,7 +107,9 @@ def _objects(paths: Sequence[Path]) -> list[_Object] | tuple[Path, str]:
             return path, f"{path}: {exc.strerror or exc}"
         for match in _OBJECT.finditer(data):
             kind = KEY if match[1].endswith(b"PRIVATE KEY") else CERTIFICATE
-            objects.append(_Object(kind, path, match[0]))
+            # The same DER under the old label: relabelled, cryptography reads it.
+            pem = _OLD_LABEL.sub(rb"-----\1 CERTIFICATE-----", match[0])
+            objects.append(_Object(kind, path, pem))
     return objects
 
 
@@ -163,9 +176,11 @@ def _facts(
         index = _key_certificate(key_block, certs)
         if index == -1:
             error, index = "the private key does not parse", None
+            if _ENCRYPTED.search(key_block):
+                error = KEY_ENCRYPTED
     elif not ca and error is None and key_block is None:
         error = "no private key"
-    keys = [key_description(c) for c in certs]
+    keys = [_key_kind(c) for c in certs]
     return PemFileFacts(
         setting=setting,
         path=", ".join(str(p) for p in paths),
@@ -183,6 +198,15 @@ def _facts(
         key_certificate=index,
         issuer_trusted=_issuer_trusted(certs, trust) if certs and not ca else None,
     )
+
+
+def _key_kind(cert: x509.Certificate) -> tuple[str, int]:
+    """`key_description`, with RSA-PSS keys named apart: cryptography reads them as RSA,
+    but OpenSSL keeps them in a certificate slot of their own."""
+    kind, bits = key_description(cert)
+    if kind == "RSA" and cert.public_key_algorithm_oid == x509.oid.PublicKeyAlgorithmOID.RSASSA_PSS:
+        return "RSA-PSS", bits
+    return kind, bits
 
 
 def directory_facts(setting: str, path: Path) -> PemFileFacts:

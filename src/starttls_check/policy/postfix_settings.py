@@ -45,6 +45,8 @@ DEFAULTS: Mapping[str, str] = {
     "smtpd_tls_key_file": "$smtpd_tls_cert_file",
     "smtpd_tls_eccert_file": "",
     "smtpd_tls_eckey_file": "$smtpd_tls_eccert_file",
+    "smtpd_tls_dcert_file": "",
+    "smtpd_tls_dkey_file": "$smtpd_tls_dcert_file",
     "smtpd_tls_protocols": ">=TLSv1",
     "smtpd_tls_mandatory_protocols": ">=TLSv1",
     "smtpd_tls_ciphers": "medium",
