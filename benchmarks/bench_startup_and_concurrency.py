@@ -290,6 +290,8 @@ def import_floor(loaded: Mapping[str, int]) -> tuple[tuple[str, ...], dict[str, 
 
 
 # Run in a child: time `dataclasses` creating the project's classes while the floor imports.
+# It wraps `dataclasses._process_class`, private to CPython (3.11 to 3.13 have it): a
+# measurement that needs the decorator's own time, not something the package relies on.
 _DATACLASS_PROBE = """
 import dataclasses, importlib, sys, time
 spent, created, process = [0.0], [0], dataclasses._process_class

@@ -223,6 +223,7 @@ def test_chain_files_override_the_legacy_certificate(tmp_path: Path) -> None:
         tmp_path, f"smtpd_tls_chain_files = {chain}\nsmtpd_tls_eccert_file = {legacy}\n"
     )
     assert found.message.endswith(f"ignores smtpd_tls_eccert_file = {legacy}")
+    assert found.subject.host == "smtpd_tls_eccert_file"  # the setting that is set
     # Without chain files the legacy certificate is Postfix's, and judged.
     assert "postfix.cert-expiring" in _codes(
         tmp_path, f"smtpd_tls_cert_file = {legacy}\nsmtpd_tls_key_file = {legacy_key}\n"

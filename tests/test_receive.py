@@ -336,20 +336,54 @@ def test_the_transcript_is_the_dialogue_without_the_message() -> None:
     assert times == sorted(times)
 
 
-def test_the_transcript_is_bounded() -> None:
-    from starttls_check.smtp.receive_record import MAX_ENTRIES, MAX_TEXT
+def test_the_transcript_is_bounded_and_keeps_its_end() -> None:
+    from starttls_check.smtp.receive_record import HEAD, LINE_BYTES, MAX_ENTRIES, TAIL
 
     def chatty(port: int) -> None:  # each EHLO is answered with five lines
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(
-                b"EHLO " + b"x" * 1500 + b"\r\n" + b"EHLO chatty.test\r\n" * 190 + b"QUIT\r\n"
-            )
+            long_ehlo = b"EHLO " + b"\xff" * 1500 + b"\r\n"
+            sock.sendall(long_ehlo + b"EHLO chatty.test\r\n" * 190 + b"QUIT\r\n")
             with contextlib.suppress(OSError):
                 while sock.recv(65536):
                     pass
 
     report = run_receiver(chatty, CertificateKind.SELF_SIGNED)
     (client,) = report.clients
-    assert len(client.transcript) == MAX_ENTRIES + 1
-    assert client.transcript[-1].text == f"(transcript cut at {MAX_ENTRIES} entries)"
-    assert max(len(e.text) for e in client.transcript) == MAX_TEXT
+    transcript = [e.text for e in client.transcript]
+    assert len(transcript) == MAX_ENTRIES == HEAD + 1 + TAIL
+    assert transcript[HEAD].endswith(" entries left out)")
+    assert transcript[-2:] == ["221 2.0.0 bye", "closed (quit)"]  # where a session ends
+    (long,) = (t for t in transcript if t.startswith("EHLO \\xff"))
+    assert (
+        long
+        == "EHLO "
+        + "\\xff" * (LINE_BYTES - 5)
+        + f" ... ({len(b'EHLO ') + 1502 - LINE_BYTES} more bytes)"
+    )
+
+
+def test_one_message_per_connection_a_second_is_refused() -> None:
+    """A clear-text message, then STARTTLS and a second one, must not read as delivered
+    over TLS: the second transaction is refused."""
+    replies: list[int] = []
+
+    def client(port: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.sendmail("a@sender.test", ["b@dest.test"], b"Subject: one\r\n\r\nhi\r\n")
+            replies.append(smtp.rcpt("<c@dest.test>")[0])
+            replies.append(smtp.docmd("DATA")[0])
+            replies.append(smtp.mail("<a@sender.test>")[0])
+
+    report = run_receiver(client, CertificateKind.SELF_SIGNED)
+    assert replies == [452, 452, 452]
+    (received,) = report.clients
+    assert received.message_sent
+    assert not received.message_over_tls
+
+
+def test_a_drop_in_the_client_hello_is_in_the_transcript() -> None:
+    report = run_receiver(_raw(b"\x16\x03\x01\x02\x00\x01"), CertificateKind.SELF_SIGNED)
+    (client,) = report.clients
+    events = [e.text for e in client.transcript if e.direction.value == "event"]
+    assert events[-2:] == [client.handshake_error, "closed (client)"]
+    assert "during its ClientHello, after 6 bytes" in events[-2]

@@ -220,7 +220,8 @@ def _legacy_ignored(values: Mapping[str, str]) -> list[Finding]:
     if not ignored:
         return []
     message = f"smtpd_tls_chain_files is set, so Postfix ignores {'; '.join(ignored)}"
-    return [finding("postfix.legacy-cert-ignored", "smtpd_tls_cert_file", message)]
+    first = ignored[0].partition(" = ")[0]  # the subject: a setting that is in fact set
+    return [finding("postfix.legacy-cert-ignored", first, message)]
 
 
 def judge_postfix(settings: PostfixSettings, now: datetime) -> PostfixReport:

@@ -32,8 +32,9 @@ from .terminal import safe as escaped
 _ARROW = {Direction.SENT: "->", Direction.RECEIVED: "<-", Direction.EVENT: "**"}
 _STYLE = {Direction.SENT: "cyan", Direction.RECEIVED: "green", Direction.EVENT: "yellow"}
 SANS_SHOWN = 4  # subjectAltNames listed per certificate; the rest are counted
-# A received line is recorded whole (at most 2048 bytes, the reader's hard limit); escaping
-# can make it four times longer, and this cap is met only by a line of escapes.
+# A probe's received line is recorded whole (at most 2048 bytes, the reader's hard limit;
+# the receive mode keeps 512 bytes of each); escaping can make it four times longer, and
+# this cap is met only by a line of escapes.
 LINE_LIMIT = 4 * 2048 + 16
 
 

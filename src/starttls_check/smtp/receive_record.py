@@ -3,20 +3,24 @@ it happens, then turned into the report's `ReceivedClient`.
 
 The transcript holds the dialogue as it went: each command line as received (escaped as
 the probe's transcript escapes it), each reply, and the TLS events; never the message's
-lines, only their count. It is bounded: `MAX_ENTRIES` entries of `MAX_TEXT` characters."""
+lines, only their count. It is bounded: the first `HEAD` and the last `TAIL` entries, with
+one between saying how many were left out (a long session's end, where it went wrong, is
+what a troubleshooter reads), and at most `LINE_BYTES` of each command line."""
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..model.findings import Verdict
 from ..model.sending import ClientHelloOffer, ReceivedClient
-from ..model.session import Direction, Exchange
+from ..model.session import Direction, Exchange, wire_text
 
-MAX_ENTRIES = 500  # 200 commands (the session's limit) and their replies, with room
-MAX_TEXT = 1000
+HEAD, TAIL = 400, 100
+MAX_ENTRIES = HEAD + TAIL + 1  # with the entry that says how many were left out
+LINE_BYTES = 512  # RFC 5321 §4.5.3.1.4's command line; the rest is counted, not kept
 
 
 @dataclass
@@ -42,17 +46,36 @@ class Record:
     closed_by: str = "client"
     long_line: int | None = None
     silent_ms: float = 0.0
-    transcript: list[Exchange] = field(default_factory=list)
+    head: list[Exchange] = field(default_factory=list)
+    tail: deque[Exchange] = field(default_factory=lambda: deque(maxlen=TAIL))
+    left_out: int = 0
     started: float = field(default_factory=time.monotonic)
 
     def log(self, direction: Direction, text: str) -> None:
-        """One transcript entry, while there is room; then one saying it was cut."""
-        if len(self.transcript) > MAX_ENTRIES:
-            return
-        if len(self.transcript) == MAX_ENTRIES:
-            direction, text = Direction.EVENT, f"(transcript cut at {MAX_ENTRIES} entries)"
+        """One transcript entry: kept at the start, else among the last `TAIL`."""
         at_ms = round((time.monotonic() - self.started) * 1000, 1)
-        self.transcript.append(Exchange(at_ms=at_ms, direction=direction, text=text[:MAX_TEXT]))
+        entry = Exchange(at_ms=at_ms, direction=direction, text=text)
+        if len(self.head) < HEAD:
+            self.head.append(entry)
+            return
+        self.left_out += len(self.tail) == TAIL  # the oldest of the tail drops out
+        self.tail.append(entry)
+
+    def log_line(self, line: bytes) -> None:
+        """A command line as received, at most `LINE_BYTES` of it."""
+        text = wire_text(line[:LINE_BYTES])
+        if len(line) > LINE_BYTES:
+            text += f" ... ({len(line) - LINE_BYTES} more bytes)"
+        self.log(Direction.RECEIVED, text)
+
+    def transcript(self) -> tuple[Exchange, ...]:
+        if not self.left_out:
+            return (*self.head, *self.tail)
+        at_ms = self.tail[0].at_ms
+        gap = Exchange(
+            at_ms=at_ms, direction=Direction.EVENT, text=f"({self.left_out} entries left out)"
+        )
+        return (*self.head, gap, *self.tail)
 
     def facts(self) -> ReceivedClient:
         """The record as a report without findings (the checks add them)."""
@@ -76,7 +99,7 @@ class Record:
             closed_by=self.closed_by,
             long_line=self.long_line,
             silent_ms=round(self.silent_ms, 1),
-            transcript=tuple(self.transcript),
+            transcript=self.transcript(),
             findings=(),
             verdict=Verdict.PASS,
         )

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 
-from ..model.session import Direction, wire_text
+from ..model.session import Direction
 from ..tls.client_hello import read_client_hello
 from .receive_record import Record
 
@@ -97,6 +97,7 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._over and self._record is not None and self._handshaking():
             self._record.handshake_error = self._dropped_in_handshake(exc)
+            self._record.log(Direction.EVENT, self._record.handshake_error)
         self._finish("client")
 
     def _handshaking(self) -> bool:
@@ -134,7 +135,7 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
                 self._data_line(line)
             else:
                 assert self._record is not None
-                self._record.log(Direction.RECEIVED, wire_text(line))
+                self._record.log_line(line)
                 self._command(line.rstrip(b"\r\n").decode("utf-8", "replace"))
 
     def _refuse_long_line(self) -> None:
@@ -176,6 +177,8 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
             self._record.mail_over_tls |= self._tls is not None
             self._record.recipients.clear()
             self._reply("250 2.1.0 ok")
+        elif verb in ("RCPT", "DATA") and self._record.message_sent:
+            self._reply("452 4.5.3 one message per connection")
         elif verb == "RCPT":
             if self._record.mail_from is None:
                 self._reply("503 5.5.1 MAIL first")
@@ -225,6 +228,7 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
         if not result.complete:
             if len(self._buffer) > 1 << 17:
                 self._record.hello_error = "no complete ClientHello"
+                self._record.log(Direction.EVENT, "ClientHello: no complete ClientHello")
                 self._abort()
             return
         self._record.hello, self._record.hello_error = result.offer, result.error
@@ -275,6 +279,7 @@ class ReceiverProtocol(asyncio.BufferedProtocol):
                 return
             except ssl.SSLError as exc:
                 self._record.handshake_error = self._record.handshake_error or _ssl_reason(exc)
+                self._record.log(Direction.EVENT, f"TLS error: {_ssl_reason(exc)}")
                 self._abort()
                 return
             if not chunk:
