@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,20 +14,12 @@ import pytest
 from starttls_check.checks.postfix_certificates import key_slot
 from starttls_check.checks.postfix_settings import judge_postfix
 from starttls_check.demo.loopback.pki import Issued, KeySpec, make_ca, make_leaf
-from starttls_check.model.findings import Finding, Severity
+from starttls_check.model.findings import Severity
 from starttls_check.model.sending import PemObject
 from starttls_check.policy.postfix_files import read_files
 from starttls_check.policy.postfix_settings import postconf_path, read_settings
 from starttls_check.tls.certs import TrustStore
-
-NOW = datetime.now(UTC)
-SETTINGS = (
-    "smtp_tls_security_level = dane\n"
-    "smtp_dns_support_level = dnssec\n"
-    "smtp_tls_loglevel = 1\n"
-    "smtpd_tls_security_level = may\n"
-    "smtpd_tls_received_header = yes\n"
-)
+from tests.support.postfix_files import NOW, SETTINGS, postfix_findings
 
 
 def _pair(name: str, key: KeySpec) -> tuple[Issued, Issued]:
@@ -45,15 +37,8 @@ def _write(directory: Path, name: str, *blocks: bytes) -> str:
     return str(path)
 
 
-def _findings(directory: Path, lines: str, trust: TrustStore | None = None) -> list[Finding]:
-    saved = directory / "postconf-n.txt"
-    saved.write_text(SETTINGS + lines)
-    settings = read_files(read_settings(saved), trust or TrustStore([]))
-    return list(judge_postfix(settings, NOW).findings)
-
-
 def _codes(directory: Path, lines: str, trust: TrustStore | None = None) -> list[str]:
-    return [f.code for f in _findings(directory, lines, trust)]
+    return [f.code for f in postfix_findings(directory, lines, trust)]
 
 
 def test_each_chain_file_is_its_own_chain(tmp_path: Path) -> None:
@@ -85,7 +70,7 @@ def test_one_file_with_an_rsa_and_an_ecdsa_group(tmp_path: Path) -> None:
     both = _write(
         tmp_path, "chains.pem", RSA.key_pem, RSA.cert_pem, RSA_CA.cert_pem, EC.key_pem, EC.cert_pem
     )
-    (incomplete,) = _findings(tmp_path, f"smtpd_tls_chain_files = {both}\n")
+    (incomplete,) = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {both}\n")
     assert incomplete.code == "postfix.chain-incomplete"
     assert "CN=mx ec" in incomplete.message
 
@@ -111,7 +96,7 @@ def test_a_key_file_then_a_chain_file_is_one_group(tmp_path: Path) -> None:
 def test_blocks_in_the_wrong_order(tmp_path: Path, order: str, layout: str) -> None:
     blocks = {"key": RSA.key_pem, "leaf": RSA.cert_pem, "ca": RSA_CA.cert_pem}
     path = _write(tmp_path, "chain.pem", *(blocks[word] for word in order.split()))
-    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {path}\n")
+    (found,) = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {path}\n")
     assert found.code == "postfix.chain-order"
     assert found.message == (
         f"{path} holds {layout}: Postfix needs the private key, then its certificate "
@@ -128,7 +113,7 @@ def test_chain_file_named_before_its_key_file(tmp_path: Path) -> None:
 def test_wrong_order_in_one_file_of_two(tmp_path: Path) -> None:
     rsa = _write(tmp_path, "rsa.pem", RSA.cert_pem, RSA_CA.cert_pem, RSA.key_pem)
     ec = _write(tmp_path, "ec.pem", EC.key_pem, EC.cert_pem, EC_CA.cert_pem)
-    found = _findings(tmp_path, f"smtpd_tls_chain_files = {rsa}, {ec}\n")
+    found = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {rsa}, {ec}\n")
     assert [(f.code, f.message.split(" holds ")[0]) for f in found] == [
         ("postfix.chain-order", rsa)
     ]
@@ -136,7 +121,7 @@ def test_wrong_order_in_one_file_of_two(tmp_path: Path) -> None:
 
 def test_a_key_of_no_certificate_is_a_mismatch(tmp_path: Path) -> None:
     path = _write(tmp_path, "chain.pem", EC.key_pem, RSA.cert_pem, RSA_CA.cert_pem)
-    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {path}\n")
+    (found,) = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {path}\n")
     assert found.code == "postfix.key-mismatch"
     # In the wrong place as well, a key of none of the certificates is still a mismatch.
     path = _write(tmp_path, "chain.pem", RSA.cert_pem, RSA_CA.cert_pem, EC.key_pem)
@@ -145,7 +130,7 @@ def test_a_key_of_no_certificate_is_a_mismatch(tmp_path: Path) -> None:
 
 def test_a_key_without_a_certificate(tmp_path: Path) -> None:
     key = _write(tmp_path, "key.pem", RSA.key_pem)
-    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {key}\n")
+    (found,) = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {key}\n")
     assert found.code == "postfix.file-unreadable"
     assert found.message.endswith("the private key is not followed by its certificate")
 
@@ -154,7 +139,7 @@ def test_cert_file_must_start_with_the_server_certificate(tmp_path: Path) -> Non
     cert = _write(tmp_path, "cert.pem", RSA_CA.cert_pem, RSA.cert_pem)
     key = _write(tmp_path, "key.pem", RSA.key_pem)
     lines = f"smtpd_tls_cert_file = {cert}\nsmtpd_tls_key_file = {key}\n"
-    (found,) = _findings(tmp_path, lines)
+    (found,) = postfix_findings(tmp_path, lines)
     assert found.code == "postfix.chain-order"
     assert "the private key is for certificate 2 (CN=mx rsa2048)" in found.message
     # One file with the key anywhere (Postfix's "mixed" mode) is fine when the leaf is first.
@@ -167,7 +152,7 @@ def test_a_1024_bit_rsa_server_key_is_weak(tmp_path: Path, setting: str) -> None
     ca, weak = _pair("CA3", "rsa1024")
     path = _write(tmp_path, "weak.pem", weak.key_pem, weak.cert_pem, ca.cert_pem)
     name = "smtpd_tls_chain_files" if setting == "chain" else "smtpd_tls_cert_file"
-    (found,) = _findings(tmp_path, f"{name} = {path}\n")
+    (found,) = postfix_findings(tmp_path, f"{name} = {path}\n")
     assert found.code == "postfix.cert-weak-key"
     assert found.message == f"{path}: CN=mx rsa1024 has a 1024-bit RSA key"
     assert "openssl genpkey" in found.hint
@@ -219,7 +204,7 @@ def test_chain_files_override_the_legacy_certificate(tmp_path: Path) -> None:
         f"smtpd_tls_cert_file = {legacy}; smtpd_tls_key_file = {legacy_key}"
     )
     # The key file left at its default ($smtpd_tls_cert_file) is not named on its own.
-    (found,) = _findings(
+    (found,) = postfix_findings(
         tmp_path, f"smtpd_tls_chain_files = {chain}\nsmtpd_tls_eccert_file = {legacy}\n"
     )
     assert found.message.endswith(f"ignores smtpd_tls_eccert_file = {legacy}")
@@ -235,7 +220,7 @@ def test_two_chains_of_one_key_type_are_refused(tmp_path: Path) -> None:
     new_ca, new_rsa = _pair("CA5", "rsa2048")
     old = _write(tmp_path, "rsa.pem", RSA.key_pem, RSA.cert_pem, RSA_CA.cert_pem)
     new = _write(tmp_path, "rsa-new.pem", new_rsa.key_pem, new_rsa.cert_pem, new_ca.cert_pem)
-    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {old}, {new}\n")
+    (found,) = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {old}, {new}\n")
     assert found.code == "postfix.chain-same-key-type"
     assert found.severity is Severity.FAIL
     assert found.message == (
@@ -257,7 +242,7 @@ def test_ec_keys_of_all_curves_share_one_slot(tmp_path: Path) -> None:
         ec384.cert_pem,
         ca384.cert_pem,
     )
-    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {both}\n")
+    (found,) = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {both}\n")
     assert found.code == "postfix.chain-same-key-type"
     assert f"2 ECDSA chains, key 1 in {both} (CN=mx ec) and key 2 in {both}" in found.message
 

@@ -4,27 +4,17 @@ means. Real PEM files made with cryptography, read from disk."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from starttls_check.checks.postfix_settings import judge_postfix
 from starttls_check.demo.loopback.pki import make_ca, make_leaf
-from starttls_check.model.findings import Finding
 from starttls_check.policy.postfix_files import read_files
 from starttls_check.policy.postfix_settings import read_settings
 from starttls_check.tls.certs import TrustStore
+from tests.support.postfix_files import postfix_findings
 
-NOW = datetime.now(UTC)
-SETTINGS = (
-    "smtp_tls_security_level = dane\n"
-    "smtp_dns_support_level = dnssec\n"
-    "smtp_tls_loglevel = 1\n"
-    "smtpd_tls_security_level = may\n"
-    "smtpd_tls_received_header = yes\n"
-)
 CA = make_ca("CA1")
 LEAF = make_leaf(["mx.example.com"], CA, key="rsa2048", common_name="mx")
 
@@ -36,18 +26,11 @@ def _old_label(pem: bytes) -> bytes:
     )
 
 
-def _findings(directory: Path, lines: str) -> list[Finding]:
-    saved = directory / "postconf-n.txt"
-    saved.write_text(SETTINGS + lines)
-    settings = read_files(read_settings(saved), TrustStore([]))
-    return list(judge_postfix(settings, NOW).findings)
-
-
 @pytest.mark.parametrize("setting", ["smtpd_tls_chain_files", "smtpd_tls_cert_file"])
 def test_certificates_under_the_old_label(tmp_path: Path, setting: str) -> None:
     path = tmp_path / "chain.pem"
     path.write_bytes(LEAF.key_pem + _old_label(LEAF.cert_pem) + CA.cert_pem)
-    assert _findings(tmp_path, f"{setting} = {path}\n") == []
+    assert postfix_findings(tmp_path, f"{setting} = {path}\n") == []
     saved = tmp_path / "postconf-n.txt"
     (facts,) = read_files(read_settings(saved), TrustStore([])).files
     assert facts.certificates == ("CN=mx", "CN=CA1")
@@ -79,7 +62,7 @@ def test_an_encrypted_key_is_named_encrypted(
         if setting == "chain"
         else f"smtpd_tls_cert_file = {chain}\nsmtpd_tls_key_file = {key}\n"
     )
-    (found,) = _findings(tmp_path, lines)
+    (found,) = postfix_findings(tmp_path, lines)
     assert found.code == "postfix.key-encrypted"
     paths = f"{key}, {chain}" if setting == "chain" else f"{chain}, {key}"
     assert (
@@ -93,6 +76,6 @@ def test_a_broken_key_still_does_not_parse(tmp_path: Path) -> None:
     path.write_bytes(
         b"-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n" + LEAF.cert_pem
     )
-    (found,) = _findings(tmp_path, f"smtpd_tls_chain_files = {path}\n")
+    (found,) = postfix_findings(tmp_path, f"smtpd_tls_chain_files = {path}\n")
     assert found.code == "postfix.file-unreadable"
     assert found.message.endswith("the private key does not parse")
